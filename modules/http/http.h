@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The HTTP engine's public API for modules: the request object, phases,
+ * header/body filter chains, variables and complex values, and the conf
+ * accessors. Modules use only this header (and http_core.h for the core
+ * confs) to talk to the engine. */
+#ifndef PTC_MODULES_HTTP_H
+#define PTC_MODULES_HTTP_H
+
+#include "core/ptc_array.h"
+#include "core/ptc_buf.h"
+#include "core/ptc_conf.h"
+#include "core/ptc_conn.h"
+#include "core/ptc_module.h"
+#include "core/ptc_str.h"
+#include "core/ptc_types.h"
+#include "modules/http/http_parse.h"
+
+typedef struct ptc_http_request_s ptc_http_request_t;
+
+typedef struct {
+    ptc_str_t name;
+    ptc_str_t value;
+    uint32_t hash; /* ptc_hash_key_lc(name); 0 marks a deleted header */
+} ptc_http_header_t;
+
+typedef struct {
+    ptc_array_t list; /* ptc_http_header_t, in arrival order */
+    ptc_http_header_t *host;
+    ptc_http_header_t *connection;
+    ptc_http_header_t *if_modified_since;
+    ptc_http_header_t *if_unmodified_since;
+    ptc_http_header_t *if_none_match;
+    ptc_http_header_t *if_match;
+    ptc_http_header_t *if_range;
+    ptc_http_header_t *user_agent;
+    ptc_http_header_t *referer;
+    ptc_http_header_t *content_length;
+    ptc_http_header_t *content_type;
+    ptc_http_header_t *range;
+    ptc_http_header_t *transfer_encoding;
+    ptc_http_header_t *expect;
+    ptc_http_header_t *upgrade;
+    ptc_http_header_t *authorization;
+    ptc_str_t server;          /* Host (or absolute-URI host) lowercased, without port */
+    off_t content_length_n;    /* -1 when absent */
+    unsigned chunked : 1;
+    unsigned connection_close : 1;
+    unsigned connection_keep_alive : 1;
+} ptc_http_headers_in_t;
+
+typedef struct {
+    ptc_array_t list; /* extra headers to send, ptc_http_header_t */
+    unsigned status;
+    ptc_str_t status_line; /* overrides the standard one when set */
+    ptc_str_t content_type;
+    ptc_str_t charset;
+    off_t content_length_n; /* -1: unknown (chunked or close-delimited) */
+    time_t last_modified_time; /* -1: none */
+    ptc_str_t etag;
+    ptc_str_t location;
+    ptc_str_t content_range;
+    unsigned accept_ranges : 1;
+} ptc_http_headers_out_t;
+
+typedef struct {
+    ptc_chain_t *bufs;  /* the body: memory buffers and/or one temp file */
+    off_t received;     /* bytes of body received so far (decoded) */
+    off_t rest;         /* bytes still expected (Content-Length) or -1 chunked */
+    int temp_fd;        /* spill file, -1 if none */
+    ptc_str_t temp_path;
+    ptc_buf_t *buf;     /* current memory buffer */
+    ptc_http_chunked_t chunked;
+    void (*post_handler)(ptc_http_request_t *r);
+    unsigned done : 1;
+} ptc_http_request_body_t;
+
+typedef void (*ptc_http_handler_fn)(ptc_http_request_t *r);
+
+struct ptc_http_request_s {
+    ptc_conn_t *c;
+    ptc_pool_t *pool;
+    void *http_conn;          /* engine-private connection state */
+    void **main_conf;
+    void **srv_conf;
+    void **loc_conf;
+    void **ctx;               /* per-module request state, by ctx_index */
+    ptc_http_parse_t parse;
+    ptc_buf_t *header_in;     /* buffer holding the end of the request head */
+    u_char *header_line_start; /* start of the header line being parsed */
+
+    ptc_str_t request_line;
+    ptc_str_t method_name;
+    int method;
+    unsigned http_version;    /* 1000 or 1001 */
+    ptc_str_t http_protocol;  /* "HTTP/1.1" */
+    ptc_str_t unparsed_uri;   /* request target as sent ($request_uri) */
+    ptc_str_t uri;            /* normalised path ($uri) */
+    ptc_str_t args;           /* query string without '?' ($args) */
+    ptc_str_t exten;          /* extension of uri, for types */
+    ptc_str_t schema;         /* absolute-form scheme, else empty */
+
+    ptc_http_headers_in_t headers_in;
+    ptc_http_headers_out_t headers_out;
+    ptc_http_request_body_t *request_body;
+
+    ptc_http_handler_fn content_handler;
+    ptc_http_handler_fn read_event_handler;
+    ptc_http_handler_fn write_event_handler;
+    ptc_http_handler_fn resume_handler; /* called when pending output drained (not at end) */
+    int phase_handler;        /* index into the engine's phase table */
+
+    void *variables;          /* cached variable values, by index */
+    int *captures;            /* last regex match: offsets pairs */
+    const void *captures_regex; /* the regex of the last match (named groups) */
+    unsigned ncaptures;       /* pairs */
+    const u_char *captures_data;
+
+    ptc_chain_t *out;         /* output not yet written */
+    off_t header_size;        /* bytes of status line + headers sent */
+    off_t sent_start;         /* c->sent when this request started */
+    ptc_msec_t start_msec;
+    time_t start_sec;
+    unsigned start_msec_part;
+    unsigned uri_changes;     /* internal redirects left */
+    unsigned err_status;      /* error_page: status the final response carries (0: its own) */
+    unsigned count;           /* references held (body reading, subrequest-free design: 1) */
+
+    unsigned keepalive : 1;
+    unsigned header_only : 1; /* HEAD, 204, 304: no body is sent */
+    unsigned header_sent : 1;
+    unsigned internal : 1;
+    unsigned error_page : 1;  /* an error_page redirect already happened */
+    unsigned discard_body : 1;
+    unsigned reading_body : 1;
+    unsigned expect_tested : 1;
+    unsigned lingering_close : 1;
+    unsigned done : 1;         /* response completely handed to the write filter */
+    unsigned finalized : 1;
+    unsigned logged : 1;
+    unsigned chunked_out : 1;  /* response body uses chunked coding */
+    unsigned allow_ranges : 1;
+    unsigned valid_location : 1;
+    unsigned close_after : 1;  /* framing in doubt: close after the response */
+};
+
+/* ---- phases ---- */
+enum {
+    PTC_HTTP_POST_READ_PHASE = 0,
+    PTC_HTTP_SERVER_REWRITE_PHASE,
+    PTC_HTTP_FIND_CONFIG_PHASE,
+    PTC_HTTP_REWRITE_PHASE,
+    PTC_HTTP_POST_REWRITE_PHASE,
+    PTC_HTTP_ACCESS_PHASE,
+    PTC_HTTP_CONTENT_PHASE,
+    PTC_HTTP_LOG_PHASE,
+    PTC_HTTP_PHASES
+};
+
+/* A phase handler returns PTC_DECLINED (go on), PTC_OK (this phase is
+ * done, go to the next phase), PTC_DONE (the request was finalized or is
+ * suspended; stop running phases) or PTC_AGAIN (same as DONE: the handler
+ * will resume the request itself with ptc_http_run_phases). Statuses are
+ * sent with ptc_http_finalize_status(). */
+typedef int (*ptc_http_phase_fn)(ptc_http_request_t *r);
+
+/* Register a handler for a phase (in postconfig). */
+int ptc_http_add_phase_handler(ptc_conf_t *cf, int phase, ptc_http_phase_fn fn);
+/* (Re)start the phase engine from r->phase_handler. */
+void ptc_http_run_phases(ptc_http_request_t *r);
+
+/* ---- filters ---- */
+typedef int (*ptc_http_header_filter_fn)(ptc_http_request_t *r);
+typedef int (*ptc_http_body_filter_fn)(ptc_http_request_t *r, ptc_chain_t *in);
+extern ptc_http_header_filter_fn ptc_http_top_header_filter;
+extern ptc_http_body_filter_fn ptc_http_top_body_filter;
+
+/* Run the header filters: PTC_OK, PTC_ERROR, or PTC_DONE for header_only. */
+int ptc_http_send_header(ptc_http_request_t *r);
+/* Run the body filters over `in` (a buf with last_buf ends the response):
+ * PTC_OK (all written), PTC_AGAIN (some queued; the engine finishes the
+ * write), PTC_ERROR. */
+int ptc_http_output_filter(ptc_http_request_t *r, ptc_chain_t *in);
+
+/* ---- finishing ---- */
+/* End the request: rc is PTC_OK/PTC_DONE (response sent or in progress),
+ * PTC_ERROR (close the connection), PTC_AGAIN (output pending). */
+void ptc_http_finalize(ptc_http_request_t *r, int rc);
+/* Answer with `status`: applies error_page, else sends the standard page
+ * (or nothing for 444: close). Then finalizes. */
+void ptc_http_finalize_status(ptc_http_request_t *r, unsigned status);
+/* Send a complete in-memory response (status, content type, body) and
+ * finalize. Body may be empty. */
+void ptc_http_send_response(ptc_http_request_t *r, unsigned status, const ptc_str_t *ctype,
+                            const ptc_str_t *body);
+/* Jump to another location by URI (error_page, index) or named location
+ * ("@name"); args may be NULL. Runs the phases again. */
+void ptc_http_internal_redirect(ptc_http_request_t *r, const ptc_str_t *uri,
+                                const ptc_str_t *args);
+void ptc_http_named_location(ptc_http_request_t *r, const ptc_str_t *name);
+
+/* ---- request body ---- */
+/* Read the whole body (memory up to client_body_buffer_size, then a temp
+ * file), then call post_handler. Returns PTC_OK if the body was already
+ * complete (post_handler was called), PTC_AGAIN if reading continues,
+ * PTC_DONE if the request was finalized with an error (413, 400, 408). */
+int ptc_http_read_request_body(ptc_http_request_t *r, ptc_http_handler_fn post_handler);
+/* Read and drop the body so the connection can be kept alive. */
+int ptc_http_discard_request_body(ptc_http_request_t *r);
+
+/* ---- headers ---- */
+/* Append an output header (name and value are not copied). NULL on failure. */
+ptc_http_header_t *ptc_http_add_header_out(ptc_http_request_t *r, const ptc_str_t *name,
+                                           const ptc_str_t *value);
+/* First request header named `name` (case-insensitive), NULL if none. */
+ptc_http_header_t *ptc_http_find_header_in(ptc_http_request_t *r, const u_char *name, size_t len);
+
+/* ---- conf access ---- */
+#define ptc_http_get_main_conf(r, m) ((r)->main_conf[(m).ctx_index])
+#define ptc_http_get_srv_conf(r, m) ((r)->srv_conf[(m).ctx_index])
+#define ptc_http_get_loc_conf(r, m) ((r)->loc_conf[(m).ctx_index])
+#define ptc_http_get_ctx(r, m) ((r)->ctx[(m).ctx_index])
+#define ptc_http_set_ctx(r, m, v) ((r)->ctx[(m).ctx_index] = (v))
+#define ptc_http_conf_get_main(cf, m) (((ptc_conf_ctx_t *)(cf)->ctx)->main_conf[(m).ctx_index])
+#define ptc_http_conf_get_srv(cf, m) (((ptc_conf_ctx_t *)(cf)->ctx)->srv_conf[(m).ctx_index])
+#define ptc_http_conf_get_loc(cf, m) (((ptc_conf_ctx_t *)(cf)->ctx)->loc_conf[(m).ctx_index])
+
+/* ---- variables ---- */
+typedef struct {
+    ptc_str_t value;
+    unsigned valid : 1;
+    unsigned not_found : 1;
+    unsigned no_cacheable : 1;
+} ptc_http_variable_value_t;
+
+/* Fill v (valid/not_found) for request r; `data` is the registration's
+ * data (for prefix variables, a pointer to the full name). PTC_OK or
+ * PTC_ERROR. */
+typedef int (*ptc_http_variable_get_fn)(ptc_http_request_t *r, ptc_http_variable_value_t *v,
+                                        uintptr_t data);
+
+#define PTC_HTTP_VAR_PREFIX 0x1     /* name is a prefix: "http_", "arg_" */
+#define PTC_HTTP_VAR_NOCACHEABLE 0x2 /* re-evaluated on every use */
+#define PTC_HTTP_VAR_CHANGEABLE 0x4  /* `set` may assign it */
+
+typedef struct {
+    const char *name;
+    ptc_http_variable_get_fn get;
+    uintptr_t data;
+    unsigned flags;
+} ptc_http_variable_def_t;
+
+/* Register variables (at preconfig/config time). A NULL name ends defs. */
+int ptc_http_add_variables(ptc_conf_t *cf, const ptc_http_variable_def_t *defs);
+/* Register one variable; returns its index or -1 (reported). */
+int ptc_http_add_variable(ptc_conf_t *cf, const ptc_str_t *name, ptc_http_variable_get_fn get,
+                          uintptr_t data, unsigned flags);
+/* Index for a variable name used in config ("host", "http_x_y"), resolving
+ * prefixes; -1 with an error reported for an unknown name. Checked once all
+ * modules registered theirs (postconfig), so forward references work. */
+int ptc_http_variable_index(ptc_conf_t *cf, const ptc_str_t *name);
+/* Value of an indexed variable for this request (cached unless
+ * no_cacheable); NULL on error. */
+ptc_http_variable_value_t *ptc_http_variable_get(ptc_http_request_t *r, int index);
+/* Value by name at runtime (prefix variables resolved); not_found when unknown. */
+ptc_http_variable_value_t *ptc_http_variable_by_name(ptc_http_request_t *r, const ptc_str_t *name);
+
+/* A string with variables ("$host:$server_port", "${a}b", "$1"),
+ * compiled once at config time. */
+typedef struct ptc_http_complex_value_s ptc_http_complex_value_t;
+/* Compile src; NULL on error (reported with the directive's file:line). */
+ptc_http_complex_value_t *ptc_http_complex_value_compile(ptc_conf_t *cf, const ptc_str_t *src);
+/* Evaluate into r->pool; PTC_OK or PTC_ERROR. */
+int ptc_http_complex_value(ptc_http_request_t *r, const ptc_http_complex_value_t *cv,
+                           ptc_str_t *out);
+/* True when the value has no variables (then *text is its literal). */
+bool ptc_http_complex_value_is_literal(const ptc_http_complex_value_t *cv, ptc_str_t *text);
+
+/* Register the named groups of a regex compiled for HTTP use as variables
+ * ($name reads the group of the last match). Call at config time. */
+int ptc_http_regex_names_register(ptc_conf_t *cf, const void *regex);
+/* Match `regex` (a ptc_regex_t) against subject and, on a match, keep the
+ * captures in r for $1..$9 and named groups. PTC_OK on match, PTC_DECLINED
+ * on no match, PTC_ERROR when the match limit was hit (logged). The
+ * subject must stay alive as long as the captures are used (r->pool). */
+int ptc_http_regex_exec(ptc_http_request_t *r, const void *regex, const ptc_str_t *subject);
+
+/* The engine module descriptors */
+extern ptc_module_t ptc_http_module;      /* the http {} block (core type) */
+extern ptc_module_t ptc_http_core_module; /* server/location/listen/... */
+
+#endif

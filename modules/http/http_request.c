@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Request lifecycle: read and parse the request head (with large header
+ * buffers), validate it, pick the server, run the phases, and after the
+ * response keep the connection alive, linger, or close it. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "core/ptc_alloc.h"
+#include "core/ptc_log.h"
+#include "core/ptc_pool.h"
+#include "core/ptc_process.h"
+#include "core/ptc_time.h"
+#include "modules/http/http_int.h"
+#include "modules/http/http_request_int.h"
+
+static void http_wait_request(ptc_event_t *rev);
+static void http_process_request_line(ptc_event_t *rev);
+static void http_process_request_headers(ptc_event_t *rev);
+static void http_request_handler(ptc_event_t *ev);
+static void http_keepalive_handler(ptc_event_t *rev);
+static void http_lingering_handler(ptc_event_t *rev);
+static void http_close_connection(ptc_conn_t *c);
+
+static void
+http_empty_handler(ptc_event_t *ev)
+{
+}
+
+/* Context appended to error log lines: ", client: A, server: S, request: "R", host: "H"". */
+static u_char *
+http_log_context(ptc_log_t *log, u_char *buf, size_t len)
+{
+    ptc_conn_t *c = log->data;
+    u_char *p = buf, *end = buf + len;
+    if (c == NULL) {
+        return buf;
+    }
+    p = ptc_sprintf(p, (size_t)(end - p), ", client: " PTC_STR_FMT, PTC_STR_ARG(c->addr_text));
+    ptc_http_conn_t *hc = c->destroyed ? NULL : (c->data ? ((ptc_http_request_t *)c->data)->http_conn : NULL);
+    ptc_http_request_t *r = hc ? hc->request : NULL;
+    if (r == NULL) {
+        return p;
+    }
+    if (r->srv_conf) {
+        ptc_str_t sn = ptc_http_core_srv(r)->server_name;
+        p = ptc_sprintf(p, (size_t)(end - p), ", server: " PTC_STR_FMT, PTC_STR_ARG(sn));
+    }
+    if (r->request_line.len) {
+        p = ptc_sprintf(p, (size_t)(end - p), ", request: \"" PTC_STR_FMT "\"",
+                        PTC_STR_ARG(r->request_line));
+    }
+    if (r->headers_in.host) {
+        p = ptc_sprintf(p, (size_t)(end - p), ", host: \"" PTC_STR_FMT "\"",
+                        PTC_STR_ARG(r->headers_in.host->value));
+    }
+    return p;
+}
+
+static ptc_http_addr_conf_t *
+http_find_addr(ptc_conn_t *c, ptc_http_port_t *port)
+{
+    if (port->naddrs == 1 || ptc_conn_local_sockaddr(c) != PTC_OK) {
+        return &port->addrs[0];
+    }
+    for (size_t i = 0; i < port->naddrs; i++) {
+        ptc_http_addr_conf_t *a = &port->addrs[i];
+        if (ptc_sockaddr_eq((struct sockaddr *)&a->sockaddr, a->socklen,
+                            (struct sockaddr *)&c->local_sockaddr, c->local_socklen)) {
+            return a;
+        }
+    }
+    return &port->addrs[port->naddrs - 1]; /* the wildcard */
+}
+
+void
+ptc_http_init_connection(ptc_conn_t *c)
+{
+    ptc_http_conn_t *hc = ptc_pcalloc(c->pool, sizeof(*hc));
+    ptc_log_t *log = ptc_palloc(c->pool, sizeof(ptc_log_t));
+    if (hc == NULL || log == NULL) {
+        ptc_conn_close(c);
+        return;
+    }
+    hc->addr_conf = http_find_addr(c, c->listening->servers);
+    ptc_http_core_srv_conf_t *cscf = hc->addr_conf->default_server;
+    ptc_http_core_loc_conf_t *clcf = cscf->ctx->loc_conf[ptc_http_core_module.ctx_index];
+    *log = *clcf->error_log;
+    log->connection = c->number;
+    log->handler = http_log_context;
+    log->data = c;
+    log->action = NULL;
+    c->log = log;
+    c->data = hc;
+    c->read->handler = http_wait_request;
+    c->write->handler = http_empty_handler;
+    c->read->log = log;
+    c->write->log = log;
+    ptc_event_add_timer(c->read, cscf->client_header_timeout);
+    ptc_conn_reusable(c, true);
+    if (c->read->ready) {
+        http_wait_request(c->read);
+    }
+}
+
+static int
+http_alloc_header_buffer(ptc_http_conn_t *hc, size_t size)
+{
+    if (hc->buf_mem) {
+        return PTC_OK;
+    }
+    hc->buf_mem = ptc_alloc(size);
+    if (hc->buf_mem == NULL) {
+        return PTC_ERROR;
+    }
+    hc->buf.start = hc->buf.pos = hc->buf.last = hc->buf_mem;
+    hc->buf.end = hc->buf_mem + size;
+    return PTC_OK;
+}
+
+static void
+http_free_header_buffer(ptc_http_conn_t *hc)
+{
+    ptc_free(hc->buf_mem);
+    hc->buf_mem = NULL;
+    memset(&hc->buf, 0, sizeof(hc->buf));
+}
+
+static ptc_http_request_t *
+http_create_request(ptc_conn_t *c, ptc_http_conn_t *hc)
+{
+    ptc_pool_t *pool = ptc_pool_create(4096);
+    if (pool == NULL) {
+        return NULL;
+    }
+    ptc_http_request_t *r = ptc_pcalloc(pool, sizeof(*r));
+    size_t n = ptc_modules_count(PTC_MODULE_HTTP);
+    if (r == NULL || (r->ctx = ptc_pcalloc(pool, n * sizeof(void *))) == NULL
+        || ptc_array_init(&r->headers_in.list, pool, 16, sizeof(ptc_http_header_t))
+        || ptc_array_init(&r->headers_out.list, pool, 8, sizeof(ptc_http_header_t))) {
+        ptc_pool_destroy(pool);
+        return NULL;
+    }
+    r->pool = pool;
+    r->c = c;
+    r->http_conn = hc;
+    ptc_conf_ctx_t *ctx = hc->addr_conf->default_server->ctx;
+    r->main_conf = ctx->main_conf;
+    r->srv_conf = ctx->srv_conf;
+    r->loc_conf = ctx->loc_conf;
+    r->header_in = &hc->buf;
+    r->headers_in.content_length_n = -1;
+    r->headers_out.content_length_n = -1;
+    r->headers_out.last_modified_time = -1;
+    r->start_msec = ptc_current_msec;
+    r->start_sec = ptc_time_sec;
+    r->start_msec_part = ptc_time_msec_part;
+    r->sent_start = c->sent;
+    r->uri_changes = 11;
+    r->count = 1;
+    r->read_event_handler = ptc_http_block_reading;
+    r->write_event_handler = NULL;
+    c->requests++;
+    hc->request = r;
+    hc->large_used = 0;
+    if (ptc_http_variables_request_init(r) != PTC_OK) {
+        ptc_pool_destroy(pool);
+        hc->request = NULL;
+        return NULL;
+    }
+    c->data = r;
+    return r;
+}
+
+/* Read more of the request head into r->header_in. Returns bytes now
+ * unparsed, PTC_AGAIN, or PTC_ERROR (connection closed by the caller). */
+static ssize_t
+http_read_header(ptc_http_request_t *r)
+{
+    ptc_buf_t *b = r->header_in;
+    ptc_conn_t *c = r->c;
+    if (b->last > b->pos) {
+        return b->last - b->pos;
+    }
+    ssize_t n = c->read->ready || c->read->eof ? c->recv(c, b->last, (size_t)(b->end - b->last))
+                                                : PTC_AGAIN;
+    if (n == PTC_AGAIN) {
+        if (!c->read->timer_set) {
+            ptc_event_add_timer(c->read, ptc_http_core_srv(r)->client_header_timeout);
+        }
+        return PTC_AGAIN;
+    }
+    if (n == 0) {
+        ptc_log_error(PTC_LOG_INFO, c->log, 0, "client prematurely closed connection");
+        return PTC_ERROR;
+    }
+    if (n < 0) {
+        return PTC_ERROR;
+    }
+    b->last += n;
+    return n;
+}
+
+static void
+http_wait_request(ptc_event_t *rev)
+{
+    ptc_conn_t *c = rev->data;
+    ptc_http_conn_t *hc = c->data;
+    if (rev->timedout || c->close) {
+        if (rev->timedout) {
+            ptc_log_error(PTC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        }
+        http_close_connection(c);
+        return;
+    }
+    size_t size = hc->addr_conf->default_server->client_header_buffer_size;
+    if (http_alloc_header_buffer(hc, size) != PTC_OK) {
+        http_close_connection(c);
+        return;
+    }
+    ptc_buf_t *b = &hc->buf;
+    if (b->last == b->pos) {
+        b->pos = b->last = b->start;
+        ssize_t n = c->recv(c, b->last, (size_t)(b->end - b->last));
+        if (n == PTC_AGAIN) {
+            /* idle connections hold no buffer memory */
+            http_free_header_buffer(hc);
+            return;
+        }
+        if (n <= 0) {
+            http_close_connection(c);
+            return;
+        }
+        b->last += n;
+    }
+    ptc_conn_reusable(c, false);
+    if (http_create_request(c, hc) == NULL) {
+        http_close_connection(c);
+        return;
+    }
+    rev->handler = http_process_request_line;
+    http_process_request_line(rev);
+}
+
+/* Move the unfinished line starting at `from` into a fresh large buffer.
+ * Parser pointers into that line are rebased. PTC_OK, or PTC_DECLINED when
+ * the line cannot fit or no large buffer is left. */
+static int
+http_large_buffer(ptc_http_request_t *r, u_char *from)
+{
+    ptc_http_conn_t *hc = r->http_conn;
+    ptc_http_core_srv_conf_t *cscf = ptc_http_core_srv(r);
+    ptc_buf_t *old = r->header_in;
+    size_t keep = (size_t)(old->last - from);
+    if (keep >= cscf->large_header_buf_size || hc->large_used >= (unsigned)cscf->large_header_bufs) {
+        return PTC_DECLINED;
+    }
+    ptc_buf_t *b = ptc_buf_create(r->pool, cscf->large_header_buf_size);
+    if (b == NULL) {
+        return PTC_ERROR;
+    }
+    hc->large_used++;
+    if (keep) {
+        memcpy(b->start, from, keep);
+    }
+    b->last = b->start + keep;
+    b->pos = b->start + (old->pos - from);
+    ptrdiff_t delta = b->start - from;
+    u_char **ptrs[] = {&r->parse.request_start, &r->parse.request_end, &r->parse.method_end,
+                       &r->parse.uri_start, &r->parse.uri_end, &r->parse.schema_start,
+                       &r->parse.schema_end, &r->parse.host_start, &r->parse.host_end,
+                       &r->parse.port_start, &r->parse.port_end, &r->parse.path_start,
+                       &r->parse.args_start, &r->parse.header_name_start,
+                       &r->parse.header_name_end, &r->parse.header_start, &r->parse.header_end};
+    for (size_t i = 0; i < ptc_nelems(ptrs); i++) {
+        if (*ptrs[i] && *ptrs[i] >= from && *ptrs[i] <= old->last) {
+            *ptrs[i] += delta;
+        }
+    }
+    old->pos = from; /* what stays behind is complete lines only */
+    old->last = from;
+    r->header_in = b;
+    return PTC_OK;
+}
+
+static int
+http_set_request_line(ptc_http_request_t *r)
+{
+    ptc_http_parse_t *p = &r->parse;
+    r->request_line.data = p->request_start;
+    r->request_line.len = (size_t)(p->request_end - p->request_start);
+    r->method = p->method;
+    r->method_name.data = p->request_start;
+    r->method_name.len = (size_t)(p->method_end - p->request_start);
+    r->http_version = p->http_major * 1000 + ptc_min(p->http_minor, 1);
+    r->http_protocol.data = p->uri_end + 1;
+    r->http_protocol.len = (size_t)(p->request_end - r->http_protocol.data);
+    r->unparsed_uri.data = p->uri_start;
+    r->unparsed_uri.len = (size_t)(p->uri_end - p->uri_start);
+    if (p->schema_start) {
+        r->schema.data = p->schema_start;
+        r->schema.len = (size_t)(p->schema_end - p->schema_start);
+    }
+    u_char *path = p->path_start ? p->path_start : (u_char *)"/";
+    u_char *path_end = p->args_start ? p->args_start - 1 : p->uri_end;
+    if (p->path_start == NULL) {
+        path_end = path + 1;
+    }
+    if (p->args_start) {
+        r->args.data = p->args_start;
+        r->args.len = (size_t)(p->uri_end - p->args_start);
+        u_char *hash = memchr(r->args.data, '#', r->args.len);
+        if (hash) {
+            r->args.len = (size_t)(hash - r->args.data);
+        }
+    }
+    size_t plen = (size_t)(path_end - path);
+    u_char *hash = memchr(path, '#', plen);
+    if (hash) {
+        plen = (size_t)(hash - path);
+    }
+    if (p->complex_uri || p->quoted_uri) {
+        r->uri.data = ptc_pnalloc(r->pool, plen + 1);
+        if (r->uri.data == NULL) {
+            return PTC_ERROR;
+        }
+        if (ptc_http_parse_complex_uri(path, plen, ptc_http_core_srv(r)->merge_slashes, &r->uri)
+            != PTC_OK) {
+            ptc_log_error(PTC_LOG_INFO, r->c->log, 0, "client sent invalid request");
+            return PTC_DECLINED;
+        }
+    } else {
+        r->uri.data = path;
+        r->uri.len = plen;
+    }
+    ptc_http_request_set_exten(r);
+    if (p->host_start) {
+        ptc_str_t h = {(size_t)(p->host_end - p->host_start), p->host_start};
+        if (ptc_http_validate_host(r, &h) != PTC_OK) {
+            return PTC_DECLINED;
+        }
+    }
+    return PTC_OK;
+}
+
+static void
+http_process_request_line(ptc_event_t *rev)
+{
+    ptc_conn_t *c = rev->data;
+    ptc_http_request_t *r = c->data;
+    if (rev->timedout) {
+        ptc_log_error(PTC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        c->error = 1;
+        r->headers_out.status = 408;
+        ptc_http_close_request(r, true);
+        return;
+    }
+    for (;;) {
+        ssize_t n = http_read_header(r);
+        if (n == PTC_AGAIN) {
+            return;
+        }
+        if (n < 0) {
+            r->headers_out.status = 400;
+            ptc_http_close_request(r, true);
+            return;
+        }
+        int rc = ptc_http_parse_request_line(&r->parse, r->header_in);
+        if (rc == PTC_OK) {
+            rc = http_set_request_line(r);
+            if (rc != PTC_OK) {
+                ptc_http_finalize_status(r, rc == PTC_ERROR ? 500 : 400);
+                return;
+            }
+            r->lingering_close = 0;
+            rev->handler = http_process_request_headers;
+            r->parse.state = 0;
+            r->header_line_start = r->header_in->pos;
+            http_process_request_headers(rev);
+            return;
+        }
+        if (rc == PTC_ERROR) {
+            ptc_log_error(PTC_LOG_INFO, c->log, 0, "client sent invalid request line: %s",
+                          r->parse.error ? r->parse.error : "malformed");
+            r->request_line.data = r->parse.request_start;
+            ptc_http_finalize_status(r, r->parse.error_status ? (unsigned)r->parse.error_status
+                                                              : 400);
+            return;
+        }
+        /* PTC_AGAIN: the parser consumed everything */
+        if (r->header_in->last == r->header_in->end) {
+            u_char *from = r->parse.request_start ? r->parse.request_start : r->header_in->last;
+            rc = http_large_buffer(r, from);
+            if (rc == PTC_DECLINED) {
+                ptc_log_error(PTC_LOG_INFO, c->log, 0, "client sent too long URI");
+                ptc_http_finalize_status(r, 414);
+                return;
+            }
+            if (rc == PTC_ERROR) {
+                ptc_http_finalize_status(r, 500);
+                return;
+            }
+        }
+    }
+}
+
+static void
+http_process_request_headers(ptc_event_t *rev)
+{
+    ptc_conn_t *c = rev->data;
+    ptc_http_request_t *r = c->data;
+    ptc_http_core_srv_conf_t *cscf = ptc_http_core_srv(r);
+    if (rev->timedout) {
+        ptc_log_error(PTC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        c->error = 1;
+        r->headers_out.status = 408;
+        ptc_http_close_request(r, true);
+        return;
+    }
+    for (;;) {
+        int rc = ptc_http_parse_header_line(&r->parse, r->header_in, cscf->underscores_in_headers);
+        if (rc == PTC_OK) {
+            if (ptc_http_request_header(r, cscf) != PTC_OK) {
+                return; /* finalized */
+            }
+            r->header_line_start = r->header_in->pos;
+            continue;
+        }
+        if (rc == PTC_DONE) {
+            if (ptc_http_request_head_done(r) == PTC_OK) {
+                if (rev->timer_set) {
+                    ptc_event_del_timer(rev);
+                }
+                rev->handler = http_request_handler;
+                c->write->handler = http_request_handler;
+                r->read_event_handler = ptc_http_block_reading;
+                r->phase_handler = 0;
+                ptc_http_run_phases(r);
+            }
+            return;
+        }
+        if (rc == PTC_ERROR) {
+            ptc_log_error(PTC_LOG_INFO, c->log, 0, "client sent invalid header line: %s",
+                          r->parse.error ? r->parse.error : "malformed");
+            ptc_http_finalize_status(r, 400);
+            return;
+        }
+        if (r->header_in->last == r->header_in->end) {
+            rc = http_large_buffer(r, r->header_line_start);
+            if (rc == PTC_DECLINED) {
+                ptc_log_error(PTC_LOG_INFO, c->log, 0, "client sent too long header line");
+                ptc_http_finalize_status(r, 494);
+                return;
+            }
+            if (rc == PTC_ERROR) {
+                ptc_http_finalize_status(r, 500);
+                return;
+            }
+            r->header_line_start = r->header_in->start;
+        }
+        ssize_t n = http_read_header(r);
+        if (n == PTC_AGAIN) {
+            return;
+        }
+        if (n < 0) {
+            r->headers_out.status = 400;
+            ptc_http_close_request(r, true);
+            return;
+        }
+    }
+}
+
+/* Event dispatch once the request is being processed. */
+static void
+http_request_handler(ptc_event_t *ev)
+{
+    ptc_conn_t *c = ev->data;
+    ptc_http_request_t *r = c->data;
+    if (ev->write) {
+        if (r->write_event_handler) {
+            r->write_event_handler(r);
+        }
+    } else if (r->read_event_handler) {
+        r->read_event_handler(r);
+    }
+}
+
+void
+ptc_http_block_reading(ptc_http_request_t *r)
+{
+    /* Edge-triggered: nothing to disarm. A client that closes while we
+     * work is noticed at the next write. */
+}
+
+/* ---- end of request ---- */
+
+static void
+http_run_log_phase(ptc_http_request_t *r)
+{
+    if (r->logged) {
+        return;
+    }
+    r->logged = 1;
+    ptc_http_core_main_conf_t *cmcf = ptc_http_get_main_conf(r, ptc_http_core_module);
+    ptc_http_phase_fn *fns = cmcf->phases[PTC_HTTP_LOG_PHASE].elts;
+    for (size_t i = 0; i < cmcf->phases[PTC_HTTP_LOG_PHASE].nelts; i++) {
+        fns[i](r);
+    }
+}
+
+static void
+http_free_request(ptc_http_request_t *r)
+{
+    ptc_http_conn_t *hc = r->http_conn;
+    http_run_log_phase(r);
+    hc->request = NULL;
+    ptc_pool_destroy(r->pool);
+}
+
+void
+ptc_http_close_request(ptc_http_request_t *r, bool error)
+{
+    ptc_conn_t *c = r->c;
+    if (error && r->headers_out.status == 0) {
+        r->headers_out.status = 400;
+    }
+    http_free_request(r);
+    c->data = r->http_conn;
+    http_close_connection(c);
+}
+
+static void
+http_close_connection(ptc_conn_t *c)
+{
+    ptc_http_conn_t *hc = c->data;
+    if (hc && hc->request) {
+        ptc_http_request_t *r = hc->request;
+        hc->request = NULL;
+        http_run_log_phase(r);
+        ptc_pool_destroy(r->pool);
+    }
+    if (hc) {
+        http_free_header_buffer(hc);
+    }
+    ptc_conn_close(c);
+}
+
+/* Carry bytes already received after this request (pipelining) into the
+ * connection buffer; returns the bytes carried. */
+static size_t
+http_carry_pipelined(ptc_http_request_t *r, ptc_http_conn_t *hc)
+{
+    ptc_buf_t *b = r->header_in;
+    size_t rest = (size_t)(b->last - b->pos);
+    if (rest == 0) {
+        return 0;
+    }
+    if (b == &hc->buf) {
+        memmove(hc->buf.start, b->pos, rest);
+        hc->buf.pos = hc->buf.start;
+        hc->buf.last = hc->buf.start + rest;
+        return rest;
+    }
+    size_t size = ptc_max(rest, hc->addr_conf->default_server->client_header_buffer_size);
+    http_free_header_buffer(hc);
+    if (http_alloc_header_buffer(hc, size) != PTC_OK) {
+        return 0;
+    }
+    memcpy(hc->buf.start, b->pos, rest);
+    hc->buf.last = hc->buf.start + rest;
+    return rest;
+}
+
+static void
+http_set_keepalive(ptc_http_request_t *r)
+{
+    ptc_conn_t *c = r->c;
+    ptc_http_conn_t *hc = r->http_conn;
+    ptc_http_core_loc_conf_t *clcf = ptc_http_core_loc(r);
+    ptc_msec_t timeout = clcf->keepalive_timeout;
+    size_t pipelined = http_carry_pipelined(r, hc);
+    if (!pipelined && hc->buf.start && r->header_in == &hc->buf) {
+        hc->buf.pos = hc->buf.last = hc->buf.start;
+    }
+    http_free_request(r);
+    c->data = hc;
+    c->read->handler = http_keepalive_handler;
+    c->write->handler = http_empty_handler;
+    if (pipelined) {
+        ptc_event_add_timer(c->read, timeout);
+        ptc_event_post(c->read);
+        return;
+    }
+    http_free_header_buffer(hc);
+    /* Not cancelable: a worker shutting down waits for its kept-alive
+     * connections to time out or to bring one more request (answered with
+     * "Connection: close"), so clients never see a reset. */
+    ptc_event_add_timer(c->read, timeout);
+    ptc_conn_reusable(c, true);
+    if (c->read->ready || c->read->eof) {
+        http_keepalive_handler(c->read);
+    }
+}
+
+static void
+http_keepalive_handler(ptc_event_t *rev)
+{
+    ptc_conn_t *c = rev->data;
+    if (rev->timedout || c->close) {
+        http_close_connection(c);
+        return;
+    }
+    http_wait_request(rev);
+}
+
+static void
+http_lingering_close(ptc_http_request_t *r)
+{
+    ptc_conn_t *c = r->c;
+    ptc_http_core_loc_conf_t *clcf = ptc_http_core_loc(r);
+    ptc_msec_t timeout = clcf->lingering_timeout;
+    http_free_request(r);
+    c->data = r->http_conn;
+    if (shutdown(c->fd, SHUT_WR) == -1) {
+        http_close_connection(c);
+        return;
+    }
+    c->read->handler = http_lingering_handler;
+    c->write->handler = http_empty_handler;
+    ptc_event_add_timer(c->read, timeout);
+    http_lingering_handler(c->read);
+}
+
+static void
+http_lingering_handler(ptc_event_t *rev)
+{
+    ptc_conn_t *c = rev->data;
+    u_char buf[4096];
+    if (rev->timedout || c->close) {
+        http_close_connection(c);
+        return;
+    }
+    for (;;) {
+        ssize_t n = c->recv(c, buf, sizeof(buf));
+        if (n == PTC_AGAIN) {
+            return;
+        }
+        if (n <= 0) {
+            http_close_connection(c);
+            return;
+        }
+    }
+}
+
+void
+ptc_http_request_done(ptc_http_request_t *r)
+{
+    ptc_conn_t *c = r->c;
+    if (c->error || c->write->error) {
+        ptc_http_close_request(r, false);
+        return;
+    }
+    if (!ptc_http_body_finished(r)) {
+        /* the client is still sending a body we did not read */
+        r->keepalive = 0;
+        r->lingering_close = 1;
+    }
+    if (r->keepalive) {
+        http_set_keepalive(r);
+        return;
+    }
+    if (r->lingering_close && ptc_http_core_loc(r)->lingering_close) {
+        http_lingering_close(r);
+        return;
+    }
+    ptc_http_close_request(r, false);
+}
