@@ -228,7 +228,7 @@ ptc_conf_set_num(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     const ptc_str_t *v = ptc_conf_arg(cf, 1);
     int64_t n = ptc_atoi(v->data, v->len);
     if (n < 0) {
-        return conf_invalid(cf, d, 1);
+        return "invalid number";
     }
     *field = n;
     return conf_check_bounds(cf, d, n);
@@ -243,7 +243,7 @@ ptc_conf_set_size(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     }
     int64_t n = ptc_parse_size(ptc_conf_arg(cf, 1));
     if (n < 0) {
-        return conf_invalid(cf, d, 1);
+        return "invalid value";
     }
     *field = (size_t)n;
     return conf_check_bounds(cf, d, n);
@@ -258,7 +258,7 @@ ptc_conf_set_msec(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     }
     int64_t n = ptc_parse_time_ms(ptc_conf_arg(cf, 1));
     if (n < 0) {
-        return conf_invalid(cf, d, 1);
+        return "invalid value";
     }
     *field = (ptc_msec_t)n;
     return NULL;

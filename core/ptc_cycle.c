@@ -29,6 +29,7 @@ static const char *core_set_ignored(ptc_conf_t *cf, const ptc_directive_t *d, vo
 static void *events_create_conf(ptc_cycle_t *cycle);
 static const char *events_init_conf(ptc_cycle_t *cycle, void *conf);
 static const char *events_block(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *events_set_connections(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 static const ptc_conf_bounds_t core_rlimit_bounds = {1, 1 << 30};
 
@@ -66,7 +67,7 @@ ptc_module_t ptc_core_module = {
 static const ptc_conf_bounds_t events_conn_bounds = {2, 1 << 24};
 
 static const ptc_directive_t events_directives[] = {
-    {"worker_connections", PTC_CTX_EVENTS, PTC_ARGS_1, ptc_conf_set_num, 0,
+    {"worker_connections", PTC_CTX_EVENTS, PTC_ARGS_1, events_set_connections, 0,
      offsetof(ptc_events_conf_t, connections), &events_conn_bounds},
     {"multi_accept", PTC_CTX_EVENTS, PTC_ARGS_FLAG, ptc_conf_set_flag, 0,
      offsetof(ptc_events_conf_t, multi_accept), NULL},
@@ -220,6 +221,16 @@ events_init_conf(ptc_cycle_t *cycle, void *conf)
     ptc_conf_merge_value(ec->multi_accept, PTC_CONF_UNSET, 0);
     ptc_conf_merge_value(ec->accept_mutex, PTC_CONF_UNSET, 0);
     return NULL;
+}
+
+static const char *
+events_set_connections(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    const ptc_str_t *v = ptc_conf_arg(cf, 1);
+    if (ptc_atoi(v->data, v->len) < 0) {
+        return ptc_conf_error(cf, "invalid number \"" PTC_STR_FMT "\"", PTC_STR_ARG(*v));
+    }
+    return ptc_conf_set_num(cf, d, conf);
 }
 
 static const char *

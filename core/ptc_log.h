@@ -53,16 +53,25 @@ void ptc_log_error(unsigned level, ptc_log_t *log, int err, const char *fmt, ...
 void ptc_log_stderr(unsigned level, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#ifdef PTC_DEBUG
-#define ptc_log_debug(log, ...) ptc_log_error(PTC_LOG_DEBUG, log, 0, __VA_ARGS__)
-#else
+static inline bool
+ptc_log_wants_debug(const ptc_log_t *log)
+{
+    for (; log; log = log->next) {
+        if (log->level >= PTC_LOG_DEBUG) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Debug messages are compiled into every build (as "debug" is accepted in
+ * every build) and cost one level comparison when the log is not at debug. */
 #define ptc_log_debug(log, ...)                                                                    \
     do {                                                                                           \
-        if (0) {                                                                                   \
+        if (ptc_log_wants_debug(log)) {                                                            \
             ptc_log_error(PTC_LOG_DEBUG, log, 0, __VA_ARGS__);                                     \
         }                                                                                          \
     } while (0)
-#endif
 
 /* "debug".."emerg" -> level, or 0 for an unknown name. */
 unsigned ptc_log_level_parse(const ptc_str_t *name);

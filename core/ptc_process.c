@@ -175,6 +175,20 @@ process_reap(ptc_cycle_t *cycle, bool stopping)
     }
 }
 
+/* Stopping: the master's copies of the listening sockets go too, so new
+ * connections are refused rather than queued for nobody. */
+static void
+process_close_listeners(ptc_cycle_t *cycle)
+{
+    ptc_listen_t **ls = cycle->listening.elts;
+    for (size_t i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i]->fd != -1) {
+            close(ls[i]->fd);
+            ls[i]->fd = -1;
+        }
+    }
+}
+
 static ptc_cycle_t *
 process_reload(ptc_cycle_t *cycle)
 {
@@ -239,6 +253,7 @@ ptc_master_run(ptc_cycle_t *cycle)
                 quitting = true;
                 ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0, "gracefully shutting down");
                 process_signal_workers(cycle, SIGQUIT, false);
+                process_close_listeners(cycle);
             }
             break;
         case SIGTERM:
@@ -248,6 +263,7 @@ ptc_master_run(ptc_cycle_t *cycle)
                 kill_at = ptc_current_msec + 3000;
                 ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0, "exiting");
                 process_signal_workers(cycle, SIGTERM, false);
+                process_close_listeners(cycle);
             }
             break;
         default:

@@ -101,6 +101,8 @@ worker_accept(ptc_event_t *ev)
             ptc_conn_close(c);
             continue;
         }
+        ptc_log_debug(c->log, "*%llu accept: %.*s fd:%d", (unsigned long long)c->number,
+                      PTC_STR_ARG(c->addr_text), fd);
         ls->handler(c);
     }
 }

@@ -168,8 +168,8 @@ http_block(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 static int
 http_merge_locs(ptc_conf_t *cf, void **parent, ptc_http_core_loc_conf_t *clcf)
 {
-    ptc_array_t *lists[2] = {clcf->locations, clcf->regex_locations};
-    for (int k = 0; k < 2; k++) {
+    ptc_array_t *lists[3] = {clcf->locations, clcf->regex_locations, clcf->named};
+    for (int k = 0; k < 3; k++) {
         if (lists[k] == NULL) {
             continue;
         }

@@ -123,6 +123,7 @@ struct ptc_http_request_s {
     unsigned start_msec_part;
     unsigned uri_changes;     /* internal redirects left */
     unsigned err_status;      /* error_page: status the final response carries (0: its own) */
+    unsigned discard_status;  /* why discarding the body failed (400 bad framing, 413) */
     unsigned count;           /* references held (body reading, subrequest-free design: 1) */
 
     unsigned keepalive : 1;

@@ -187,7 +187,6 @@ ptc_http_discard_request_body(ptc_http_request_t *r)
         return PTC_ERROR;
     }
     r->discard_body = 1;
-    r->expect_tested = 1; /* no 100 Continue for a body we drop */
     int rc = body_pump(r, body_drop, &status);
     if (rc == PTC_AGAIN) {
         r->read_event_handler = body_discard_handler;
@@ -195,6 +194,7 @@ ptc_http_discard_request_body(ptc_http_request_t *r)
     }
     if (rc == PTC_ERROR) {
         r->keepalive = 0;
+        r->discard_status = status;
         return PTC_ERROR;
     }
     return PTC_OK;

@@ -33,7 +33,7 @@ static const char *core_error_log(ptc_conf_t *cf, const ptc_directive_t *d, void
 static const char *core_internal(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_temp_path(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
-static const char *core_index(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+
 
 #define SRV PTC_CTX_SERVER
 #define HSL (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
@@ -56,7 +56,6 @@ static const ptc_directive_t core_directives[] = {
     {"root", HSL | PTC_CTX_IF_LOC, PTC_ARGS_1, core_root, PTC_CONF_LOC, 0, NULL},
     {"alias", PTC_CTX_LOCATION, PTC_ARGS_1, core_root, PTC_CONF_LOC, 0, NULL},
     {"error_page", HSL | PTC_CTX_IF_LOC, PTC_ARGS_2MORE, core_error_page, PTC_CONF_LOC, 0, NULL},
-    {"index", HSL, PTC_ARGS_1MORE, core_index, PTC_CONF_LOC, 0, NULL},
     {"types", HSL, PTC_ARGS_0 | PTC_ARGS_BLOCK, core_types, PTC_CONF_LOC, 0, NULL},
     {"default_type", HSL, PTC_ARGS_1, ptc_conf_set_str, LOC_OFF(default_type), NULL},
     {"client_max_body_size", HSL, PTC_ARGS_1, ptc_conf_set_size, LOC_OFF(client_max_body_size),
@@ -686,29 +685,6 @@ core_root(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
         }
         clcf->root.data = (u_char *)full;
         clcf->root.len = strlen(full);
-    }
-    return NULL;
-}
-
-static const char *
-core_index(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
-{
-    ptc_http_core_loc_conf_t *clcf = conf;
-    if (clcf->index == PTC_CONF_UNSET_PTR) {
-        clcf->index = ptc_array_create(cf->pool, 2, sizeof(ptc_http_complex_value_t *));
-        if (clcf->index == NULL) {
-            return "out of memory";
-        }
-    }
-    for (size_t i = 1; i < ptc_conf_nargs(cf); i++) {
-        const ptc_str_t *v = ptc_conf_arg(cf, i);
-        if (v->len == 0) {
-            return ptc_conf_error(cf, "index \"\" in \"index\" directive is invalid");
-        }
-        ptc_http_complex_value_t **slot = ptc_array_push(clcf->index);
-        if (slot == NULL || (*slot = ptc_http_complex_value_compile(cf, v)) == NULL) {
-            return PTC_CONF_ERROR;
-        }
     }
     return NULL;
 }

@@ -26,6 +26,7 @@ typedef struct {
 /* Per-connection engine state (c->data while no request is active, and
  * r->http_conn). */
 typedef struct {
+    ptc_conn_t *c;
     ptc_http_addr_conf_t *addr_conf;
     ptc_http_request_t *request;
     u_char *buf_mem;      /* heap memory of the client header buffer (freed when idle) */

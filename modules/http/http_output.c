@@ -368,6 +368,8 @@ ptc_http_output_postconfig(ptc_conf_t *cf)
 void
 ptc_http_finalize(ptc_http_request_t *r, int rc)
 {
+    ptc_log_debug(r->c->log, "http finalize request: %d, \"%.*s?%.*s\"", rc, PTC_STR_ARG(r->uri),
+                  PTC_STR_ARG(r->args));
     if (rc == PTC_ERROR) {
         r->c->error = 1;
         if (r->headers_out.status == 0) {

@@ -33,14 +33,13 @@ http_empty_handler(ptc_event_t *ev)
 static u_char *
 http_log_context(ptc_log_t *log, u_char *buf, size_t len)
 {
-    ptc_conn_t *c = log->data;
+    ptc_http_conn_t *hc = log->data;
     u_char *p = buf, *end = buf + len;
-    if (c == NULL) {
+    if (hc == NULL) {
         return buf;
     }
-    p = ptc_sprintf(p, (size_t)(end - p), ", client: " PTC_STR_FMT, PTC_STR_ARG(c->addr_text));
-    ptc_http_conn_t *hc = c->destroyed ? NULL : (c->data ? ((ptc_http_request_t *)c->data)->http_conn : NULL);
-    ptc_http_request_t *r = hc ? hc->request : NULL;
+    p = ptc_sprintf(p, (size_t)(end - p), ", client: " PTC_STR_FMT, PTC_STR_ARG(hc->c->addr_text));
+    ptc_http_request_t *r = hc->request;
     if (r == NULL) {
         return p;
     }
@@ -90,8 +89,9 @@ ptc_http_init_connection(ptc_conn_t *c)
     *log = *clcf->error_log;
     log->connection = c->number;
     log->handler = http_log_context;
-    log->data = c;
+    log->data = hc;
     log->action = NULL;
+    hc->c = c;
     c->log = log;
     c->data = hc;
     c->read->handler = http_wait_request;
@@ -369,6 +369,9 @@ http_process_request_line(ptc_event_t *rev)
         }
         int rc = ptc_http_parse_request_line(&r->parse, r->header_in);
         if (rc == PTC_OK) {
+            ptc_log_debug(c->log, "http request line: \"%.*s\"",
+                          (int)(r->parse.request_end - r->parse.request_start),
+                          r->parse.request_start);
             rc = http_set_request_line(r);
             if (rc != PTC_OK) {
                 ptc_http_finalize_status(r, rc == PTC_ERROR ? 500 : 400);
@@ -422,6 +425,10 @@ http_process_request_headers(ptc_event_t *rev)
     for (;;) {
         int rc = ptc_http_parse_header_line(&r->parse, r->header_in, cscf->underscores_in_headers);
         if (rc == PTC_OK) {
+            ptc_log_debug(c->log, "http header: \"%.*s: %.*s\"",
+                          (int)(r->parse.header_name_end - r->parse.header_name_start),
+                          r->parse.header_name_start,
+                          (int)(r->parse.header_end - r->parse.header_start), r->parse.header_start);
             if (ptc_http_request_header(r, cscf) != PTC_OK) {
                 return; /* finalized */
             }
@@ -429,6 +436,7 @@ http_process_request_headers(ptc_event_t *rev)
             continue;
         }
         if (rc == PTC_DONE) {
+            ptc_log_debug(c->log, "http header done");
             if (ptc_http_request_head_done(r) == PTC_OK) {
                 if (rev->timer_set) {
                     ptc_event_del_timer(rev);
@@ -535,6 +543,7 @@ static void
 http_close_connection(ptc_conn_t *c)
 {
     ptc_http_conn_t *hc = c->data;
+    ptc_log_debug(c->log, "close http connection: %d", c->fd);
     if (hc && hc->request) {
         ptc_http_request_t *r = hc->request;
         hc->request = NULL;
@@ -581,6 +590,7 @@ http_set_keepalive(ptc_http_request_t *r)
     ptc_http_core_loc_conf_t *clcf = ptc_http_core_loc(r);
     ptc_msec_t timeout = clcf->keepalive_timeout;
     size_t pipelined = http_carry_pipelined(r, hc);
+    ptc_log_debug(c->log, "set http keepalive handler%s", pipelined ? " (pipelined)" : "");
     if (!pipelined && hc->buf.start && r->header_in == &hc->buf) {
         hc->buf.pos = hc->buf.last = hc->buf.start;
     }

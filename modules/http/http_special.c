@@ -92,6 +92,11 @@ http_discard_and_send(ptc_http_request_t *r, const ptc_str_t *ctype, const ptc_s
     r->headers_out.content_length_n = body ? (off_t)body->len : 0;
     if (ptc_http_discard_request_body(r) == PTC_ERROR) {
         r->keepalive = 0;
+        if (r->discard_status && r->headers_out.status != r->discard_status) {
+            /* a body that cannot be framed turns the answer into its error */
+            ptc_http_finalize_status(r, r->discard_status);
+            return;
+        }
     }
     int rc = ptc_http_send_header(r);
     if (rc == PTC_ERROR || rc == PTC_DONE) {

@@ -476,11 +476,17 @@ typedef struct {
             HTTP_PAGE(#code " " text, PTC_NAME)                                                    \
     }
 
-/* An nginx-internal status sent on the wire as 400, with its own title. */
-#define HTTP_STATUS_400(code, text, title)                                                         \
+/* nginx-internal statuses are sent as 400: the title names the cause, the
+ * heading says "400 Bad Request" and a line below repeats the cause. */
+#define HTTP_PAGE_400(msg, footer)                                                                 \
+    ptc_string("<html>\r\n<head><title>400 " msg "</title></head>\r\n<body>\r\n"                  \
+               "<center><h1>400 Bad Request</h1></center>\r\n<center>" msg "</center>\r\n"       \
+               "<hr><center>" footer "</center>\r\n</body>\r\n</html>\r\n")
+
+#define HTTP_STATUS_400(code, text, msg)                                                           \
     {                                                                                              \
-        code, text, HTTP_LINE("400", "Bad Request"), HTTP_PAGE(title, PTC_NAME "/" PTC_VERSION),   \
-            HTTP_PAGE(title, PTC_NAME)                                                             \
+        code, text, HTTP_LINE("400", "Bad Request"),                                               \
+            HTTP_PAGE_400(msg, PTC_NAME "/" PTC_VERSION), HTTP_PAGE_400(msg, PTC_NAME)             \
     }
 
 static const http_status_t http_statuses[] = {
@@ -516,11 +522,11 @@ static const http_status_t http_statuses[] = {
     HTTP_STATUS_PAGE(416, "Requested Range Not Satisfiable"),
     HTTP_STATUS_PAGE(421, "Misdirected Request"),
     HTTP_STATUS_PAGE(429, "Too Many Requests"),
-    HTTP_STATUS_400(494, "Request Header Too Large", "400 Request Header Or Cookie Too Large"),
-    HTTP_STATUS_400(495, "SSL Certificate Error", "400 The SSL certificate error"),
-    HTTP_STATUS_400(496, "SSL Certificate Required", "400 No required SSL certificate was sent"),
+    HTTP_STATUS_400(494, "Request Header Too Large", "Request Header Or Cookie Too Large"),
+    HTTP_STATUS_400(495, "SSL Certificate Error", "The SSL certificate error"),
+    HTTP_STATUS_400(496, "SSL Certificate Required", "No required SSL certificate was sent"),
     HTTP_STATUS_400(497, "HTTP Request Sent to HTTPS Port",
-                    "400 The plain HTTP request was sent to HTTPS port"),
+                    "The plain HTTP request was sent to HTTPS port"),
     HTTP_STATUS_PAGE(500, "Internal Server Error"),
     HTTP_STATUS_PAGE(501, "Not Implemented"),
     HTTP_STATUS_PAGE(502, "Bad Gateway"),

@@ -77,7 +77,7 @@ ptc_http_add_variable(ptc_conf_t *cf, const ptc_str_t *name, ptc_http_variable_g
     size_t idx;
     ptc_array_t *list = (flags & PTC_HTTP_VAR_PREFIX) ? vars_prefix_cfg : vars_cfg;
     http_var_t *v = vars_find(list, name, &idx);
-    if (v && v->get && !(flags & PTC_HTTP_VAR_CHANGEABLE) && !(v->flags & PTC_HTTP_VAR_CHANGEABLE)) {
+    if (v && v->get && !(v->flags & PTC_HTTP_VAR_CHANGEABLE)) {
         ptc_conf_error(cf, "the duplicate \"" PTC_STR_FMT "\" variable", PTC_STR_ARG(*name));
         return -1;
     }

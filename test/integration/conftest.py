@@ -8,6 +8,7 @@ read_response(), the `ptc` fixture (ptc.start(...) -> Server) and the Server cla
 """
 
 import os
+import re
 import pathlib
 import shutil
 import signal as _signal
@@ -35,9 +36,27 @@ SANITIZER_MARKS = ("AddressSanitizer", "runtime error:", "LeakSanitizer")
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "portico_only: Portico behaviour that deliberately differs from nginx")
+    config.addinivalue_line(
+        "markers", "needs_module(name): skipped when `-V` disowns the module "
+        "(e.g. \"http_proxy\" while it prints --without-http_proxy_module)")
+
+
+def disowned_modules():
+    """Module names the binary's -V lists as --without-NAME_module."""
+    try:
+        out = subprocess.run([BIN, "-V"], capture_output=True, text=True, timeout=10).stderr
+    except OSError:
+        return set()
+    return set(re.findall(r"--without-(\w+)_module", out))
 
 
 def pytest_collection_modifyitems(config, items):
+    disowned = disowned_modules()
+    for item in items:
+        for mark in item.iter_markers("needs_module"):
+            if mark.args[0] in disowned:
+                item.add_marker(pytest.mark.skip(
+                    reason="%s binary is built without the %s module" % (NAME, mark.args[0])))
     if NAME != "nginx":
         return
     skip = pytest.mark.skip(reason="portico-only behaviour (PTC_BIN is nginx)")

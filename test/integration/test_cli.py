@@ -42,7 +42,10 @@ def test_V_configure_arguments_name_missing_modules():
     args = conf_line.split()
     for mod in ("fastcgi", "uwsgi", "scgi", "grpc", "memcached", "ssi"):
         assert "--without-http_%s_module" % mod in args, conf_line
-    assert "--with-http_ssl_module" in args
+    # a module is either named (--with-...) or disowned (--without-...), never both
+    for a in args:
+        if a.startswith("--with-http_"):
+            assert "--without-" + a[len("--with-"):] not in args, conf_line
     assert "=dynamic" not in r.stderr
 
 

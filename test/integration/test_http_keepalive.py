@@ -111,6 +111,7 @@ def test_connection_close_is_honoured(srv, value):
     s.close()
 
 
+@pytest.mark.needs_module("http_proxy")
 def test_chunked_body_then_pipelined_request(ptc):
     srv = ptc.start("""
 server {

@@ -139,6 +139,7 @@ def bsrv(ptc):
     return ptc.start(BODY_LIMITS, ports=2)
 
 
+@pytest.mark.needs_module("http_proxy")
 @pytest.mark.parametrize("path", ["/ret", "/px"])
 def test_content_length_over_limit_is_413(bsrv, path):
     out, closed, _ = exchange(bsrv, b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n"
@@ -149,11 +150,13 @@ def test_content_length_over_limit_is_413(bsrv, path):
     assert b"<center><h1>413 Request Entity Too Large</h1></center>" in resp.body
 
 
+@pytest.mark.needs_module("http_proxy")
 def test_content_length_at_limit_is_served(bsrv):
     resp = bsrv.get("/px", method="POST", body=b"helloworld")
     assert (resp.status, resp.body) == (200, b"backend POST /px")
 
 
+@pytest.mark.needs_module("http_proxy")
 def test_chunked_body_over_limit_is_413(bsrv):
     out, closed, _ = exchange(bsrv, b"POST /px HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
                               b"\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n")
@@ -161,12 +164,14 @@ def test_chunked_body_over_limit_is_413(bsrv):
     assert parse_response(out).status == 413
 
 
+@pytest.mark.needs_module("http_proxy")
 def test_chunked_body_at_limit_is_served(bsrv):
     resp = bsrv.get("/px", method="POST", headers=[("Transfer-Encoding", "chunked")],
                     body=b"5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n")
     assert (resp.status, resp.body) == (200, b"backend POST /px")
 
 
+@pytest.mark.needs_module("http_proxy")
 def test_max_body_size_zero_disables_check(bsrv):
     resp = bsrv.get("/nolimit", method="POST", body=b"x" * 100000)
     assert (resp.status, resp.body) == (200, b"backend POST /nolimit")
@@ -185,6 +190,7 @@ def test_client_header_timeout_closes_without_response(ptc):
     assert 0.8 <= waited < 4
 
 
+@pytest.mark.needs_module("http_proxy")
 def test_client_body_timeout_closes_without_response(ptc):
     srv = ptc.start(BACKEND + 'server { listen 127.0.0.1:%PORT%; client_body_timeout 1s;'
                     ' location / { proxy_pass http://127.0.0.1:%PORT2%; } }', ports=2)
@@ -300,6 +306,7 @@ def test_no_100_continue_without_expect(ptc):
     assert out.startswith(b"HTTP/1.1 200 OK\r\n")
 
 
+@pytest.mark.needs_module("http_proxy")
 def test_body_in_file_only_spools_to_temp_path(ptc):
     srv = ptc.start(BACKEND + """
 server {

@@ -412,6 +412,12 @@ TEST(status_lines)
     ASSERT_INT_EQ(found, 39);
 }
 
+/* nginx-internal 4xx pages: cause in the title and below a "400 Bad Request" heading */
+#define PAGE400(msg, footer)                                                                       \
+    "<html>\r\n<head><title>400 " msg "</title></head>\r\n<body>\r\n"                            \
+    "<center><h1>400 Bad Request</h1></center>\r\n<center>" msg "</center>\r\n"                  \
+    "<hr><center>" footer "</center>\r\n</body>\r\n</html>\r\n"
+
 #define PAGE(title, footer)                                                                        \
     "<html>\r\n<head><title>" title "</title></head>\r\n<body>\r\n<center><h1>" title              \
     "</h1></center>\r\n<hr><center>" footer "</center>\r\n</body>\r\n</html>\r\n"
@@ -432,15 +438,15 @@ TEST(error_pages)
                   "<center><h1>404 Not Found</h1></center>\r\n"
                   "<hr><center>portico</center>\r\n</body>\r\n</html>\r\n");
     ASSERT_INT_EQ(ptc_http_error_page(pool, 494, false, &page), PTC_OK);
-    ASSERT_MEM_EQ(page.data, page.len, PAGE("400 Request Header Or Cookie Too Large", "portico"));
+    ASSERT_MEM_EQ(page.data, page.len, PAGE400("Request Header Or Cookie Too Large", "portico"));
     ASSERT_INT_EQ(ptc_http_error_page(pool, 495, true, &page), PTC_OK);
     ASSERT_MEM_EQ(page.data, page.len,
-                  PAGE("400 The SSL certificate error", PTC_NAME "/" PTC_VERSION));
+                  PAGE400("The SSL certificate error", PTC_NAME "/" PTC_VERSION));
     ASSERT_INT_EQ(ptc_http_error_page(pool, 496, false, &page), PTC_OK);
-    ASSERT_MEM_EQ(page.data, page.len, PAGE("400 No required SSL certificate was sent", "portico"));
+    ASSERT_MEM_EQ(page.data, page.len, PAGE400("No required SSL certificate was sent", "portico"));
     ASSERT_INT_EQ(ptc_http_error_page(pool, 497, false, &page), PTC_OK);
     ASSERT_MEM_EQ(page.data, page.len,
-                  PAGE("400 The plain HTTP request was sent to HTTPS port", "portico"));
+                  PAGE400("The plain HTTP request was sent to HTTPS port", "portico"));
     ASSERT_INT_EQ(ptc_http_error_page(pool, 503, false, &page), PTC_OK);
     ASSERT_MEM_EQ(page.data, page.len, PAGE("503 Service Temporarily Unavailable", "portico"));
     ASSERT_INT_EQ(ptc_http_error_page(pool, 302, true, &page), PTC_OK);
