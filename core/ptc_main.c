@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "core/ptc_alloc.h"
 #include "core/ptc_config.h"
 #include "core/ptc_conf_file.h"
 #include "core/ptc_cycle.h"
@@ -129,12 +128,15 @@ main_version(const main_opts_t *o)
             PTC_PREFIX, PTC_CONFIGURE_ARGS[0] ? " " : "", PTC_CONFIGURE_ARGS, PTC_MODULE_SWITCHES);
 }
 
+/* Lives as long as the process: the paths given on the command line. */
+static ptc_pool_t *main_pool;
+
 /* Absolute path: `path` if absolute, else base + path. */
 static char *
 main_abs(const char *base, const char *path)
 {
     size_t bl = strlen(base), pl = strlen(path);
-    char *s = ptc_alloc(bl + pl + 2);
+    char *s = ptc_pnalloc(main_pool, bl + pl + 2);
     if (s == NULL) {
         return NULL;
     }
@@ -249,6 +251,10 @@ main(int argc, char **argv)
     }
     ptc_modules_init();
     ptc_time_update();
+    main_pool = ptc_pool_create(4096);
+    if (main_pool == NULL) {
+        return 1;
+    }
 
     char cwd[4096];
     if (getcwd(cwd, sizeof(cwd)) == NULL) {

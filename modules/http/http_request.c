@@ -531,11 +531,12 @@ void
 ptc_http_close_request(ptc_http_request_t *r, bool error)
 {
     ptc_conn_t *c = r->c;
+    ptc_http_conn_t *hc = r->http_conn;
     if (error && r->headers_out.status == 0) {
         r->headers_out.status = 400;
     }
     http_free_request(r);
-    c->data = r->http_conn;
+    c->data = hc;
     http_close_connection(c);
 }
 
@@ -631,8 +632,9 @@ http_lingering_close(ptc_http_request_t *r)
     ptc_conn_t *c = r->c;
     ptc_http_core_loc_conf_t *clcf = ptc_http_core_loc(r);
     ptc_msec_t timeout = clcf->lingering_timeout;
+    ptc_http_conn_t *hc = r->http_conn;
     http_free_request(r);
-    c->data = r->http_conn;
+    c->data = hc;
     if (shutdown(c->fd, SHUT_WR) == -1) {
         http_close_connection(c);
         return;
