@@ -16,7 +16,7 @@ PYTHON     ?= /usr/bin/python3
 DESTDIR    ?=
 
 .PHONY: all build deps configured run test unit integration bench install clean distclean \
-        format format-check asan-test
+        format format-check fuzz fuzz-smoke
 
 all: build
 
@@ -60,6 +60,12 @@ unit: configured
 integration: configured
 	@$(MAKE) --no-print-directory objs/portico
 	$(PYTHON) -m pytest -q test/integration
+
+fuzz:
+	@sh scripts/fuzz.sh
+
+fuzz-smoke:
+	@FUZZ_SECONDS=20 sh scripts/fuzz.sh
 
 bench: deps configured
 	@$(MAKE) --no-print-directory objs/portico

@@ -16,7 +16,7 @@ unit_fail=$(printf '%s' "$unit_line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) 
     >objs/pytest.log 2>&1
 py_rc=$?
 tail -n 40 objs/pytest.log
-summary=$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' objs/pytest.log | tail -n 1)
+summary=$(grep -E '(passed|failed|error|skipped).* in [0-9.]+s' objs/pytest.log | tail -n 1)
 py_pass=$(printf '%s' "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)
 py_fail=$(printf '%s' "$summary" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || true)
 py_err=$(printf '%s' "$summary" | grep -oE '[0-9]+ error' | grep -oE '[0-9]+' || true)
@@ -27,6 +27,8 @@ fi
 
 total_pass=$((unit_pass + py_pass))
 total_fail=$((unit_fail + py_fail + py_err))
-echo "unit: $unit_pass passed, $unit_fail failed; integration: $py_pass passed, $((py_fail + py_err)) failed"
+py_skip=$(printf '%s' "$summary" | grep -oE '[0-9]+ skipped' | grep -oE '[0-9]+' || true)
+echo "unit: $unit_pass passed, $unit_fail failed; integration: $py_pass passed," \
+    "$((py_fail + py_err)) failed, ${py_skip:-0} skipped"
 echo "$total_pass passed, $total_fail failed"
 [ "$unit_rc" = 0 ] && [ "$py_rc" = 0 ]

@@ -32,6 +32,7 @@ ptc_module_t ptc_http_module = {
 
 ptc_http_phase_handler_t *ptc_http_phase_engine;
 size_t ptc_http_phase_engine_n;
+static int http_find_config_at; /* this worker's copy, from its cycle */
 static ptc_http_core_main_conf_t *http_worker_cmcf;
 
 typedef struct {
@@ -61,6 +62,7 @@ http_init_worker(ptc_cycle_t *cycle)
     http_worker_cmcf = cmcf;
     ptc_http_phase_engine = cmcf->phase_engine;
     ptc_http_phase_engine_n = cmcf->phase_engine_n;
+    http_find_config_at = cmcf->find_config_index;
     ptc_http_top_header_filter = cmcf->top_header_filter;
     ptc_http_top_body_filter = cmcf->top_body_filter;
     return PTC_OK;
@@ -260,8 +262,6 @@ ptc_http_add_phase_handler(ptc_conf_t *cf, int phase, ptc_http_phase_fn fn)
     return PTC_OK;
 }
 
-static int http_find_config_at;
-
 int
 ptc_http_find_config_index(void)
 {
@@ -285,7 +285,7 @@ ptc_http_init_phases(ptc_conf_t *cf, ptc_http_core_main_conf_t *cmcf)
         int next = (int)(k + count);
         ptc_http_phase_fn *fns = cmcf->phases[p].elts;
         if (p == PTC_HTTP_FIND_CONFIG_PHASE) {
-            http_find_config_at = (int)k;
+            cmcf->find_config_index = (int)k;
         }
         if (p == PTC_HTTP_CONTENT_PHASE) {
             ph[k++] = (ptc_http_phase_handler_t){ptc_http_content_first, p, next};

@@ -24,6 +24,7 @@ typedef struct {
     /* built at the end of the http block, installed by each worker */
     void *phase_engine;       /* ptc_http_phase_handler_t[] (engine-private) */
     size_t phase_engine_n;
+    int find_config_index; /* where internal redirects re-enter the engine */
     ptc_http_header_filter_fn top_header_filter;
     ptc_http_body_filter_fn top_body_filter;
 } ptc_http_core_main_conf_t;

@@ -33,7 +33,8 @@ typedef struct {
     ptc_buf_t buf;        /* the client header buffer (client_header_buffer_size) */
     unsigned large_used;  /* large header buffers taken by the current request */
     unsigned keepalive_requests;
-    bool lingering;
+    ptc_msec_t lingering_until;   /* lingering close: give up reading at this time */
+    ptc_msec_t lingering_timeout; /* ... or after this long without data */
 } ptc_http_conn_t;
 
 extern ptc_http_header_filter_fn ptc_http_top_header_filter;

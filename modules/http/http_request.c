@@ -633,6 +633,7 @@ http_lingering_close(ptc_http_request_t *r)
     ptc_http_core_loc_conf_t *clcf = ptc_http_core_loc(r);
     ptc_msec_t timeout = clcf->lingering_timeout;
     ptc_http_conn_t *hc = r->http_conn;
+    hc->lingering_timeout = timeout;
     http_free_request(r);
     c->data = hc;
     if (shutdown(c->fd, SHUT_WR) == -1) {
@@ -641,6 +642,7 @@ http_lingering_close(ptc_http_request_t *r)
     }
     c->read->handler = http_lingering_handler;
     c->write->handler = http_empty_handler;
+    hc->lingering_until = ptc_current_msec + clcf->lingering_time;
     ptc_event_add_timer(c->read, timeout);
     http_lingering_handler(c->read);
 }
@@ -649,14 +651,17 @@ static void
 http_lingering_handler(ptc_event_t *rev)
 {
     ptc_conn_t *c = rev->data;
+    ptc_http_conn_t *hc = c->data;
     u_char buf[4096];
-    if (rev->timedout || c->close) {
+    if (rev->timedout || c->close || ptc_current_msec >= hc->lingering_until) {
         http_close_connection(c);
         return;
     }
     for (;;) {
         ssize_t n = c->recv(c, buf, sizeof(buf));
         if (n == PTC_AGAIN) {
+            ptc_msec_t left = hc->lingering_until - ptc_current_msec;
+            ptc_event_add_timer(rev, ptc_min(left, hc->lingering_timeout));
             return;
         }
         if (n <= 0) {
