@@ -192,7 +192,38 @@ static const char *
 core_set_error_log(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
     ptc_core_conf_t *cc = conf;
-    return ptc_cycle_parse_error_log(cf, &cc->error_log);
+    if (!cc->error_log_implicit) {
+        return ptc_cycle_parse_error_log(cf, &cc->error_log);
+    }
+    /* modules already hold the default log object: turn it into this one */
+    ptc_log_t *log = NULL;
+    const char *rv = ptc_cycle_parse_error_log(cf, &log);
+    if (rv == NULL) {
+        *cc->error_log = *log;
+        cc->error_log_implicit = false;
+    }
+    return rv;
+}
+
+ptc_log_t *
+ptc_cycle_main_log(ptc_conf_t *cf)
+{
+    ptc_core_conf_t *cc = ptc_cycle_core_conf(cf->cycle);
+    if (cc->error_log) {
+        return cc->error_log;
+    }
+    ptc_str_t def = ptc_string(PTC_ERROR_LOG_PATH);
+    ptc_log_t *log = ptc_pcalloc(cf->pool, sizeof(ptc_log_t));
+    if (log == NULL) {
+        return &ptc_log_startup;
+    }
+    log->level = PTC_LOG_ERR;
+    log->file = ptc_cycle_open_file(cf->cycle, cf->cycle->params.error_log
+                                                   ? cf->cycle->params.error_log
+                                                   : ptc_conf_full_path(cf, &def, false));
+    cc->error_log = log;
+    cc->error_log_implicit = true;
+    return log;
 }
 
 static const char *
@@ -332,18 +363,7 @@ cycle_init_confs(ptc_cycle_t *cycle, ptc_conf_t *cf)
     }
     ptc_core_conf_t *cc = ptc_cycle_core_conf(cycle);
     cc->pid_path = ptc_conf_full_path(cf, &cc->pid, false);
-    if (cc->error_log == NULL) {
-        ptc_str_t def = ptc_string(PTC_ERROR_LOG_PATH);
-        ptc_log_t *log = ptc_pcalloc(cycle->pool, sizeof(ptc_log_t));
-        if (log == NULL) {
-            return PTC_ERROR;
-        }
-        log->level = PTC_LOG_ERR;
-        log->file = ptc_cycle_open_file(cycle, cycle->params.error_log
-                                                   ? cycle->params.error_log
-                                                   : ptc_conf_full_path(cf, &def, false));
-        cc->error_log = log;
-    }
+    ptc_cycle_main_log(cf);
     return PTC_OK;
 }
 

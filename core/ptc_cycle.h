@@ -63,6 +63,7 @@ typedef struct {
     int64_t rlimit_nofile;
     ptc_msec_t shutdown_timeout;
     ptc_log_t *error_log; /* main-level error_log chain, NULL: default */
+    bool error_log_implicit; /* error_log is the default, made before any error_log line */
 } ptc_core_conf_t;
 
 typedef struct {
@@ -95,6 +96,11 @@ ptc_shm_zone_t *ptc_cycle_add_shm(ptc_conf_t *cf, const ptc_str_t *name, size_t 
 /* Parse an `error_log FILE [LEVEL]` directive into a log object; used by
  * the core module and by http for server/location logs. */
 const char *ptc_cycle_parse_error_log(ptc_conf_t *cf, ptc_log_t **head);
+
+/* The main-level error log, for modules that need it while the config is
+ * still being read: the default log is made on first use, and a later
+ * main-level error_log line updates that same object in place. */
+ptc_log_t *ptc_cycle_main_log(ptc_conf_t *cf);
 
 /* Reopen every open file (USR1); returns PTC_OK. */
 int ptc_cycle_reopen_files(ptc_cycle_t *cycle);

@@ -410,7 +410,7 @@ http_add_port(ptc_conf_t *cf, ptc_http_core_main_conf_t *cmcf, ptc_http_listen_o
     l->reuseport = bindopt->reuseport;
     l->wildcard = bindopt->wildcard;
     l->pool_size = 512;
-    l->log = cf->cycle->log;
+    l->log = ptc_cycle_main_log(cf);
     return PTC_OK;
 }
 

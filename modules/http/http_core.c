@@ -331,7 +331,7 @@ core_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_value(conf->chunked_transfer_encoding, prev->chunked_transfer_encoding, 1);
     ptc_conf_merge_ptr(conf->error_log, prev->error_log, NULL);
     if (conf->error_log == NULL) {
-        conf->error_log = cf->cycle->log;
+        conf->error_log = ptc_cycle_main_log(cf);
     }
     return NULL;
 }

@@ -1,5 +1,6 @@
 """Error log line format and levels; access log formats, variables, buffering, off."""
 
+import os
 import datetime
 import re
 import time
@@ -175,3 +176,21 @@ def test_access_log_off(ptc):
     assert srv.wait_for(lambda: "GET /on " in srv.access_log())
     assert "/off" not in srv.access_log()
     assert srv.access_log().count("\n") == 1
+
+
+@pytest.mark.parametrize("where", ["before", "after",
+                                   pytest.param("default", marks=pytest.mark.portico_only)])
+def test_request_errors_go_to_the_main_error_log(ptc, where):
+    """Wherever the main-level error_log line stands (or with none at all,
+    logs/error.log), request-time errors land there and never on stderr."""
+    line = "error_log logs/main.log info;\n"
+    http = "http {\n server { listen 127.0.0.1:%PORT%; root html; }\n}\n"
+    raw = "daemon off;\npid logs/test.pid;\nevents {}\n"
+    raw += {"before": line + http, "after": http + line, "default": http}[where]
+    if os.geteuid() == 0:
+        raw = "user root;\n" + raw
+    srv = ptc.start(raw=raw)
+    assert srv.get("/missing").status == 404
+    log = srv.prefix / "logs" / ("error.log" if where == "default" else "main.log")
+    assert srv.wait_for(lambda: log.exists() and "open()" in log.read_text())
+    assert "open()" not in srv.stderr_text()
