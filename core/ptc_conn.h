@@ -72,6 +72,7 @@ struct ptc_conn_s {
     unsigned tcp_nodelay_set : 1;
     unsigned is_unix : 1;
     unsigned shared : 1; /* listener slot */
+    unsigned sendfile : 1; /* file buffers may go out with sendfile(); else pread+writev */
 };
 
 /* Allocate the worker's connection slots. */

@@ -15,6 +15,10 @@
 
 #define SOCK_IOV_MAX 64
 #define SOCK_SENDFILE_MAX (2L * 1024 * 1024 * 1024 - 4096)
+/* File ranges up to this size are read and sent with the memory before
+ * them in one writev: one segment instead of two for small files. */
+#define SOCK_INLINE_FILE 16384
+#define SOCK_INLINE_SCRATCH 32768
 
 static ptc_chain_t *
 sock_skip_empty(ptc_chain_t *cl)
@@ -74,10 +78,63 @@ sock_sendfile(ptc_conn_t *c, ptc_buf_t *b, off_t limit)
     }
 }
 
+/* Gather memory buffers (and small file ranges, read into `scratch`, or any
+ * file range when sendfile is off) into iov. Returns the iov count. */
+static int
+sock_gather(ptc_conn_t *c, ptc_chain_t *in, off_t limit, struct iovec *iov, u_char *scratch,
+            size_t *want)
+{
+    int niov = 0;
+    size_t used = 0;
+    *want = 0;
+    for (ptc_chain_t *cl = in; cl && niov < SOCK_IOV_MAX; cl = cl->next) {
+        ptc_buf_t *b = cl->buf;
+        size_t sz = (size_t)ptc_buf_size(b);
+        if (sz == 0) {
+            continue;
+        }
+        if (limit && (off_t)(*want + sz) > limit) {
+            sz = (size_t)(limit - (off_t)*want);
+        }
+        if (b->in_file) {
+            bool inline_ok = !c->sendfile || (sz <= SOCK_INLINE_FILE && niov > 0);
+            if (!inline_ok || used == SOCK_INLINE_SCRATCH) {
+                break;
+            }
+            sz = ptc_min(sz, SOCK_INLINE_SCRATCH - used);
+            ssize_t n = pread(b->fd, scratch + used, sz, b->file_pos);
+            if (n <= 0) {
+                if (niov == 0) {
+                    return n == 0 ? -2 : -1; /* file shrank / read error */
+                }
+                break;
+            }
+            iov[niov].iov_base = scratch + used;
+            iov[niov].iov_len = (size_t)n;
+            used += (size_t)n;
+            if ((size_t)n < sz) {
+                niov++;
+                *want += (size_t)n;
+                break;
+            }
+        } else {
+            iov[niov].iov_base = b->pos;
+            iov[niov].iov_len = sz;
+        }
+        niov++;
+        *want += sz;
+        if (limit && (off_t)*want >= limit) {
+            break;
+        }
+    }
+    return niov;
+}
+
 ptc_chain_t *
 ptc_unix_send_chain(ptc_conn_t *c, ptc_chain_t *in, off_t limit)
 {
     struct iovec iov[SOCK_IOV_MAX];
+    u_char scratch[SOCK_INLINE_SCRATCH];
     for (;;) {
         in = sock_skip_empty(in);
         if (in == NULL) {
@@ -85,28 +142,20 @@ ptc_unix_send_chain(ptc_conn_t *c, ptc_chain_t *in, off_t limit)
         }
         ssize_t n;
         size_t want = 0;
-        if (in->buf->in_file) {
+        int niov = 0;
+        if (!in->buf->in_file || !c->sendfile) {
+            niov = sock_gather(c, in, limit, iov, scratch, &want);
+        }
+        if (niov < 0) {
+            c->write->error = 1;
+            ptc_log_error(PTC_LOG_CRIT, c->log, niov == -1 ? errno : 0,
+                          niov == -1 ? "pread() failed" : "file was truncated while sent");
+            return (ptc_chain_t *)-1;
+        }
+        if (niov == 0) {
             want = (size_t)ptc_min(ptc_buf_size(in->buf), (off_t)SOCK_SENDFILE_MAX);
             n = sock_sendfile(c, in->buf, limit);
         } else {
-            int niov = 0;
-            for (ptc_chain_t *cl = in; cl && niov < SOCK_IOV_MAX && !cl->buf->in_file;
-                 cl = cl->next) {
-                size_t sz = (size_t)(cl->buf->last - cl->buf->pos);
-                if (sz == 0) {
-                    continue;
-                }
-                if (limit && (off_t)(want + sz) > limit) {
-                    sz = (size_t)(limit - (off_t)want);
-                }
-                iov[niov].iov_base = cl->buf->pos;
-                iov[niov].iov_len = sz;
-                niov++;
-                want += sz;
-                if (limit && (off_t)want >= limit) {
-                    break;
-                }
-            }
             do {
                 n = writev(c->fd, iov, niov);
             } while (n == -1 && errno == EINTR);
@@ -122,7 +171,7 @@ ptc_unix_send_chain(ptc_conn_t *c, ptc_chain_t *in, off_t limit)
             int err = errno;
             c->write->error = 1;
             ptc_log_error(err == EPIPE || err == ECONNRESET ? PTC_LOG_INFO : PTC_LOG_ERR, c->log,
-                          err, in->buf->in_file ? "sendfile() failed" : "writev() failed");
+                          err, niov ? "writev() failed" : "sendfile() failed");
             return (ptc_chain_t *)-1;
         }
         c->sent += n;

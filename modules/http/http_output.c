@@ -298,6 +298,7 @@ ptc_http_write_filter(ptc_http_request_t *r, ptc_chain_t *in)
     if (!c->write->ready && r->out && c->write->timer_set) {
         return PTC_AGAIN;
     }
+    c->sendfile = ptc_http_core_loc(r)->sendfile;
     ptc_chain_t *rest = c->send_chain(c, r->out, 0);
     if (rest == (ptc_chain_t *)-1) {
         c->error = 1;

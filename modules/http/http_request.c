@@ -98,6 +98,13 @@ ptc_http_init_connection(ptc_conn_t *c)
     c->write->handler = http_empty_handler;
     c->read->log = log;
     c->write->log = log;
+    if (clcf->tcp_nodelay && !c->is_unix) {
+        /* responses leave as soon as they are written, never held for an ACK */
+        int one = 1;
+        if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1) {
+            ptc_log_error(PTC_LOG_ALERT, log, errno, "setsockopt(TCP_NODELAY) failed");
+        }
+    }
     ptc_event_add_timer(c->read, cscf->client_header_timeout);
     ptc_conn_reusable(c, true);
     if (c->read->ready) {

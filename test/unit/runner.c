@@ -43,6 +43,8 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_rbtree)                                                                                \
     X(suite_hash)                                                                                  \
     X(suite_time)                                                                                  \
+    X(suite_event)                                                                                 \
+    X(suite_sock)                                                                                  \
     X(suite_conf_file)                                                                             \
     X(suite_conf)                                                                                  \
     X(suite_regex)                                                                                 \

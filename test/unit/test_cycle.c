@@ -367,4 +367,5 @@ suite_conf(void)
     RUN(conf_core_defaults);
     RUN(conf_core_explicit);
     RUN(conf_http_errors);
+    cyc_rmdir(); /* after a failed assertion */
 }
