@@ -187,14 +187,20 @@ def test_alias(srv):
     assert srv.get("/aliased/inner.txt").status == 404
 
 
-def test_large_file_intact(ptc):
+@pytest.mark.parametrize("sendfile", ["on", "off"])
+def test_large_file_intact(ptc, sendfile):
     data = bytes(range(251)) * (2 * 1024 * 1024 // 251 + 1)
-    srv = ptc.start("server { listen 127.0.0.1:%PORT%; root html; sendfile on; }",
-                    files={"html/big.bin": data})
+    srv = ptc.start("server { listen 127.0.0.1:%PORT%; root html; sendfile " + sendfile + "; }",
+                    files={"html/big.bin": data, "html/small.bin": data[:5000]})
     r = srv.get("/big.bin", timeout=20)
     assert r.status == 200
     assert r.header("Content-Length") == str(len(data))
     assert r.body == data
+    r = srv.get("/small.bin")
+    assert (r.status, r.body) == (200, data[:5000])
+    # a range in the middle of the big file, through the same output path
+    r = srv.get("/big.bin", headers={"Range": "bytes=1000000-1999999"}, timeout=20)
+    assert (r.status, r.body) == (206, data[1000000:2000000])
 
 
 DEEP = "/.." * 30
