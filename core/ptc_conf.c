@@ -193,8 +193,9 @@ ptc_conf_set_flag(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     } else if (ptc_str_caseeq_c(v, "off")) {
         *field = 0;
     } else {
-        return ptc_conf_error(cf, "invalid value \"" PTC_STR_FMT "\" in \"%s\" directive, "
-                                  "it must be \"on\" or \"off\"",
+        return ptc_conf_error(cf,
+                              "invalid value \"" PTC_STR_FMT "\" in \"%s\" directive, "
+                              "it must be \"on\" or \"off\"",
                               PTC_STR_ARG(*v), d->name);
     }
     return NULL;

@@ -13,14 +13,14 @@
 #include "core/ptc_types.h"
 
 /* contexts (bitmask) */
-#define PTC_CTX_MAIN     0x0001
-#define PTC_CTX_EVENTS   0x0002
-#define PTC_CTX_HTTP     0x0004
-#define PTC_CTX_SERVER   0x0008
-#define PTC_CTX_LOCATION 0x0010
-#define PTC_CTX_UPSTREAM 0x0020
-#define PTC_CTX_IF_SRV   0x0040
-#define PTC_CTX_IF_LOC   0x0080
+#define PTC_CTX_MAIN         0x0001
+#define PTC_CTX_EVENTS       0x0002
+#define PTC_CTX_HTTP         0x0004
+#define PTC_CTX_SERVER       0x0008
+#define PTC_CTX_LOCATION     0x0010
+#define PTC_CTX_UPSTREAM     0x0020
+#define PTC_CTX_IF_SRV       0x0040
+#define PTC_CTX_IF_LOC       0x0080
 #define PTC_CTX_LIMIT_EXCEPT 0x0100
 
 /* argument counts (bitmask of allowed counts, not counting the name) */
@@ -43,13 +43,13 @@
 /* which conf struct of an HTTP module the offset refers to */
 enum { PTC_CONF_MAIN = 0, PTC_CONF_SRV, PTC_CONF_LOC };
 
-#define PTC_CONF_UNSET       -1
-#define PTC_CONF_UNSET_UINT  ((unsigned)-1)
-#define PTC_CONF_UNSET_SIZE  ((size_t)-1)
-#define PTC_CONF_UNSET_MSEC  ((ptc_msec_t)-1)
-#define PTC_CONF_UNSET_PTR   ((void *)-1)
+#define PTC_CONF_UNSET      -1
+#define PTC_CONF_UNSET_UINT ((unsigned)-1)
+#define PTC_CONF_UNSET_SIZE ((size_t)-1)
+#define PTC_CONF_UNSET_MSEC ((ptc_msec_t)-1)
+#define PTC_CONF_UNSET_PTR  ((void *)-1)
 /* a setter returns this when it reported the error itself */
-#define PTC_CONF_ERROR       ((const char *)-1)
+#define PTC_CONF_ERROR ((const char *)-1)
 
 /* Block context of protocol modules with three conf levels (http): arrays
  * indexed by the module's ctx_index. Core modules use cycle->conf_ctx. */
@@ -66,12 +66,15 @@ struct ptc_directive_s {
     unsigned contexts;
     unsigned args;
     ptc_conf_set_fn set;
-    unsigned level;  /* PTC_CONF_MAIN/SRV/LOC for HTTP modules */
+    unsigned level; /* PTC_CONF_MAIN/SRV/LOC for HTTP modules */
     size_t offset;
     const void *extra; /* bounds, enum table or post handler */
 };
 
-#define PTC_DIRECTIVE_END {NULL, 0, 0, NULL, 0, 0, NULL}
+#define PTC_DIRECTIVE_END                                                                          \
+    {                                                                                              \
+        NULL, 0, 0, NULL, 0, 0, NULL                                                               \
+    }
 
 struct ptc_conf_s {
     ptc_cycle_t *cycle;
@@ -104,7 +107,7 @@ void ptc_conf_warn(ptc_conf_t *cf, const char *fmt, ...) __attribute__((format(p
 
 /* Arguments of the current directive; arg(cf, 0) is its name. */
 #define ptc_conf_arg(cf, i) (&(cf)->node->args[i])
-#define ptc_conf_nargs(cf) ((cf)->node->nargs)
+#define ptc_conf_nargs(cf)  ((cf)->node->nargs)
 
 /* Resolve a path against the prefix (or conf prefix); pool-owned C string. */
 char *ptc_conf_full_path(ptc_conf_t *cf, const ptc_str_t *path, bool conf_prefix);

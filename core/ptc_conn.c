@@ -191,8 +191,7 @@ ptc_unix_recv(ptc_conn_t *c, u_char *buf, size_t size)
             return PTC_AGAIN;
         }
         c->read->error = 1;
-        ptc_log_error(err == ECONNRESET ? PTC_LOG_INFO : PTC_LOG_ERR, c->log, err,
-                      "recv() failed");
+        ptc_log_error(err == ECONNRESET ? PTC_LOG_INFO : PTC_LOG_ERR, c->log, err, "recv() failed");
         return PTC_ERROR;
     }
 }
@@ -218,8 +217,8 @@ ptc_unix_send(ptc_conn_t *c, const u_char *buf, size_t size)
             return PTC_AGAIN;
         }
         c->write->error = 1;
-        ptc_log_error(err == EPIPE || err == ECONNRESET ? PTC_LOG_INFO : PTC_LOG_ERR, c->log,
-                      err, "send() failed");
+        ptc_log_error(err == EPIPE || err == ECONNRESET ? PTC_LOG_INFO : PTC_LOG_ERR, c->log, err,
+                      "send() failed");
         return PTC_ERROR;
     }
 }

@@ -33,13 +33,13 @@ struct ptc_listen_s {
     unsigned wildcard : 1;
     unsigned reuseport : 1;
     unsigned ipv6only : 1;
-    unsigned inherited : 1; /* carried over from the previous cycle */
-    unsigned keep : 1;      /* matched by the new cycle: do not close on retire */
-    ptc_conn_t *conn;       /* in a worker: the connection slot that accepts */
+    unsigned inherited : 1;         /* carried over from the previous cycle */
+    unsigned keep : 1;              /* matched by the new cycle: do not close on retire */
+    ptc_conn_t *conn;               /* in a worker: the connection slot that accepts */
     void (*handler)(ptc_conn_t *c); /* called for each accepted connection */
-    void *servers;          /* opaque to core: what the protocol module hangs here */
+    void *servers;                  /* opaque to core: what the protocol module hangs here */
     ptc_log_t *log;
-    size_t pool_size;       /* initial size of each accepted connection's pool */
+    size_t pool_size; /* initial size of each accepted connection's pool */
 };
 
 struct ptc_conn_s {
@@ -64,14 +64,14 @@ struct ptc_conn_s {
     off_t sent;
     ptc_msec_t start_msec;
     ptc_queue_t queue; /* membership of the reusable (idle keep-alive) list */
-    unsigned idle : 1;      /* between requests, may be closed on graceful shutdown rules */
+    unsigned idle : 1; /* between requests, may be closed on graceful shutdown rules */
     unsigned reusable : 1;
-    unsigned close : 1;     /* close as soon as possible */
+    unsigned close : 1; /* close as soon as possible */
     unsigned error : 1;
     unsigned destroyed : 1;
     unsigned tcp_nodelay_set : 1;
     unsigned is_unix : 1;
-    unsigned shared : 1; /* listener slot */
+    unsigned shared : 1;   /* listener slot */
     unsigned sendfile : 1; /* file buffers may go out with sendfile(); else pread+writev */
 };
 

@@ -34,8 +34,8 @@ static const char *events_set_connections(ptc_conf_t *cf, const ptc_directive_t 
 static const ptc_conf_bounds_t core_rlimit_bounds = {1, 1 << 30};
 
 static const ptc_directive_t core_directives[] = {
-    {"daemon", PTC_CTX_MAIN, PTC_ARGS_FLAG, ptc_conf_set_flag, 0,
-     offsetof(ptc_core_conf_t, daemon), NULL},
+    {"daemon", PTC_CTX_MAIN, PTC_ARGS_FLAG, ptc_conf_set_flag, 0, offsetof(ptc_core_conf_t, daemon),
+     NULL},
     {"master_process", PTC_CTX_MAIN, PTC_ARGS_FLAG, ptc_conf_set_flag, 0,
      offsetof(ptc_core_conf_t, master), NULL},
     {"worker_processes", PTC_CTX_MAIN, PTC_ARGS_1, core_set_workers, 0, 0, NULL},
@@ -167,8 +167,8 @@ core_set_user(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
         return NULL;
     }
     const char *user = ptc_str_cstr(cf->temp_pool, ptc_conf_arg(cf, 1));
-    const char *group = ptc_conf_nargs(cf) == 3 ? ptc_str_cstr(cf->temp_pool, ptc_conf_arg(cf, 2))
-                                                : user;
+    const char *group =
+        ptc_conf_nargs(cf) == 3 ? ptc_str_cstr(cf->temp_pool, ptc_conf_arg(cf, 2)) : user;
     struct passwd *pw = getpwnam(user);
     if (pw == NULL) {
         return ptc_conf_error(cf, "getpwnam(\"%s\") failed", user);
@@ -331,9 +331,9 @@ cycle_parse(ptc_cycle_t *cycle, ptc_conf_t *cf, char *err, size_t errlen)
     ptc_array_t *sources = cycle->params.dump ? &cycle->sources : NULL;
     const ptc_cycle_params_t *pp = &cycle->params;
     if (pp->conf_param) {
-        ptc_conf_node_t *g = ptc_conf_text_parse(cf->temp_pool, "command line", pp->conf_param,
-                                                 strlen(pp->conf_param), cycle->conf_prefix, NULL,
-                                                 err, errlen);
+        ptc_conf_node_t *g =
+            ptc_conf_text_parse(cf->temp_pool, "command line", pp->conf_param,
+                                strlen(pp->conf_param), cycle->conf_prefix, NULL, err, errlen);
         if (g == NULL || ptc_conf_walk(cf, g, PTC_CTX_MAIN, cycle->conf_ctx) != PTC_OK) {
             return PTC_ERROR;
         }
@@ -437,8 +437,7 @@ ptc_cycle_create(ptc_cycle_t *old, const ptc_cycle_params_t *params, char *err, 
             }
         }
     }
-    if (cycle_parse(cycle, &cf, err, errlen) != PTC_OK
-        || cycle_init_confs(cycle, &cf) != PTC_OK
+    if (cycle_parse(cycle, &cf, err, errlen) != PTC_OK || cycle_init_confs(cycle, &cf) != PTC_OK
         || ptc_cycle_open(cycle, old, &cf) != PTC_OK) {
         goto failed;
     }

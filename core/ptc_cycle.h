@@ -16,33 +16,33 @@
 #include "core/ptc_types.h"
 
 typedef struct {
-    const char *prefix;      /* -p, ends with '/' */
-    const char *conf_file;   /* -c, absolute */
-    const char *conf_param;  /* -g, or NULL */
-    const char *error_log;   /* -e, absolute, or NULL */
-    bool test_only;          /* -t/-T: no sockets, no zones */
-    bool dump;               /* -T: keep sources */
+    const char *prefix;     /* -p, ends with '/' */
+    const char *conf_file;  /* -c, absolute */
+    const char *conf_param; /* -g, or NULL */
+    const char *error_log;  /* -e, absolute, or NULL */
+    bool test_only;         /* -t/-T: no sockets, no zones */
+    bool dump;              /* -T: keep sources */
 } ptc_cycle_params_t;
 
 typedef struct ptc_shm_zone_s ptc_shm_zone_t;
 struct ptc_shm_zone_s {
     ptc_str_t name;
     size_t size;
-    const void *tag;  /* the module that owns it: a zone is reused only by its owner */
-    void *addr;       /* mapped before fork, same address in every worker */
+    const void *tag; /* the module that owns it: a zone is reused only by its owner */
+    void *addr;      /* mapped before fork, same address in every worker */
     int (*init)(ptc_shm_zone_t *zone, void *old_data); /* old_data: the reused zone's data */
-    void *data;       /* owner's pointer (e.g. its struct inside the zone) */
+    void *data; /* owner's pointer (e.g. its struct inside the zone) */
     bool reused;
 };
 
 struct ptc_cycle_s {
     ptc_pool_t *pool;
-    ptc_log_t *log;    /* error_log at main level (chain), or the start-up log */
-    void **conf_ctx;   /* per module index: core modules' confs */
+    ptc_log_t *log;        /* error_log at main level (chain), or the start-up log */
+    void **conf_ctx;       /* per module index: core modules' confs */
     ptc_array_t listening; /* ptc_listen_t * */
     ptc_array_t shm_zones; /* ptc_shm_zone_t * */
     ptc_open_file_t *open_files;
-    ptc_array_t sources;   /* ptc_conf_source_t, for -T */
+    ptc_array_t sources; /* ptc_conf_source_t, for -T */
     const char *prefix;
     const char *conf_file;
     const char *conf_prefix;
@@ -62,7 +62,7 @@ typedef struct {
     bool user_set;
     int64_t rlimit_nofile;
     ptc_msec_t shutdown_timeout;
-    ptc_log_t *error_log; /* main-level error_log chain, NULL: default */
+    ptc_log_t *error_log;    /* main-level error_log chain, NULL: default */
     bool error_log_implicit; /* error_log is the default, made before any error_log line */
 } ptc_core_conf_t;
 

@@ -162,8 +162,8 @@ cycle_bind(ptc_listen_t *l, ptc_conf_t *cf)
     }
     if (bind(fd, (struct sockaddr *)&l->sockaddr, l->socklen) == -1) {
         int err = errno;
-        snprintf(cf->errbuf, cf->errlen, "bind() to %.*s failed (%d: %s)", PTC_STR_ARG(l->addr_text),
-                 err, strerror(err));
+        snprintf(cf->errbuf, cf->errlen, "bind() to %.*s failed (%d: %s)",
+                 PTC_STR_ARG(l->addr_text), err, strerror(err));
         cf->failed = true;
         close(fd);
         return PTC_ERROR;
@@ -215,14 +215,16 @@ ptc_cycle_add_shm(ptc_conf_t *cf, const ptc_str_t *name, size_t size, const void
     for (size_t i = 0; i < cycle->shm_zones.nelts; i++) {
         if (ptc_str_eq(&zs[i]->name, name)) {
             if (zs[i]->tag != tag) {
-                ptc_conf_error(cf, "the shared memory zone \"" PTC_STR_FMT
-                                   "\" is already declared for a different use",
+                ptc_conf_error(cf,
+                               "the shared memory zone \"" PTC_STR_FMT
+                               "\" is already declared for a different use",
                                PTC_STR_ARG(*name));
                 return NULL;
             }
             if (size && zs[i]->size && size != zs[i]->size) {
-                ptc_conf_error(cf, "the size %zu of shared memory zone \"" PTC_STR_FMT
-                                   "\" conflicts with already declared size %zu",
+                ptc_conf_error(cf,
+                               "the size %zu of shared memory zone \"" PTC_STR_FMT
+                               "\" conflicts with already declared size %zu",
                                size, PTC_STR_ARG(*name), zs[i]->size);
                 return NULL;
             }
@@ -252,8 +254,8 @@ cycle_find_old_shm(ptc_cycle_t *old, const ptc_shm_zone_t *z)
     }
     ptc_shm_zone_t **zs = old->shm_zones.elts;
     for (size_t i = 0; i < old->shm_zones.nelts; i++) {
-        if (ptc_str_eq(&zs[i]->name, &z->name) && zs[i]->size == z->size
-            && zs[i]->tag == z->tag && zs[i]->addr) {
+        if (ptc_str_eq(&zs[i]->name, &z->name) && zs[i]->size == z->size && zs[i]->tag == z->tag
+            && zs[i]->addr) {
             return zs[i];
         }
     }
@@ -278,8 +280,8 @@ cycle_open_shm(ptc_cycle_t *cycle, ptc_cycle_t *old, ptc_conf_t *cf)
             z->reused = true;
             o->addr = NULL; /* ownership moves to the new cycle */
         } else {
-            z->addr = mmap(NULL, z->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                           -1, 0);
+            z->addr =
+                mmap(NULL, z->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
             if (z->addr == MAP_FAILED) {
                 z->addr = NULL;
                 snprintf(cf->errbuf, cf->errlen, "mmap(%zu) failed (%d: %s)", z->size, errno,

@@ -21,15 +21,15 @@ struct ptc_event_s {
     ptc_queue_t posted;
     unsigned write : 1;
     unsigned accept : 1;
-    unsigned ready : 1;     /* the kernel said readable/writable, not yet EAGAIN */
-    unsigned active : 1;    /* registered with epoll */
+    unsigned ready : 1;  /* the kernel said readable/writable, not yet EAGAIN */
+    unsigned active : 1; /* registered with epoll */
     unsigned timedout : 1;
     unsigned timer_set : 1;
     unsigned is_posted : 1;
-    unsigned eof : 1;       /* peer closed its side (EPOLLRDHUP or read 0) */
+    unsigned eof : 1; /* peer closed its side (EPOLLRDHUP or read 0) */
     unsigned error : 1;
     unsigned cancelable : 1; /* this timer does not hold a graceful shutdown */
-    unsigned instance : 1;  /* flips on reuse to detect stale epoll events */
+    unsigned instance : 1;   /* flips on reuse to detect stale epoll events */
 };
 
 /* Create the epoll set and the timer heap for a worker. */

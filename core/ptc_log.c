@@ -41,12 +41,11 @@ ptc_log_error(unsigned level, ptc_log_t *log, int err, const char *fmt, ...)
         ptc_time_update();
     }
     u_char *p = buf, *end = buf + LOG_MAX - 1; /* room for the newline */
-    p += snprintf((char *)p, (size_t)(end - p), PTC_STR_FMT " [%s] %d#%d: ",
-                  PTC_STR_ARG(ptc_cached_err_log_time), ptc_log_levels[level],
-                  ptc_process_slot_pid, ptc_process_slot_pid);
+    p += snprintf((char *)p, (size_t)(end - p),
+                  PTC_STR_FMT " [%s] %d#%d: ", PTC_STR_ARG(ptc_cached_err_log_time),
+                  ptc_log_levels[level], ptc_process_slot_pid, ptc_process_slot_pid);
     if (log && log->connection) {
-        p += snprintf((char *)p, (size_t)(end - p), "*%llu ",
-                      (unsigned long long)log->connection);
+        p += snprintf((char *)p, (size_t)(end - p), "*%llu ", (unsigned long long)log->connection);
     }
     va_start(ap, fmt);
     int n = vsnprintf((char *)p, (size_t)(end - p), fmt, ap);

@@ -37,7 +37,7 @@ typedef u_char *(*ptc_log_handler_fn)(ptc_log_t *log, u_char *buf, size_t len);
 struct ptc_log_s {
     unsigned level;
     ptc_open_file_t *file;
-    uint64_t connection; /* *N in messages, 0 for none */
+    uint64_t connection;        /* *N in messages, 0 for none */
     ptc_log_handler_fn handler; /* appends ", client: ..." context */
     void *data;                 /* for the handler */
     const char *action;         /* "while reading client request" */

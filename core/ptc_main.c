@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "core/ptc_config.h"
 #include "core/ptc_conf_file.h"
+#include "core/ptc_config.h"
 #include "core/ptc_cycle.h"
 #include "core/ptc_module.h"
 #include "core/ptc_pool.h"
@@ -99,7 +99,9 @@ main_parse(int argc, char **argv, main_opts_t *o)
                     *val = argv[++i];
                 } else {
                     fprintf(stderr, PTC_NAME ": option \"-%c\" requires %s\n", f,
-                            f == 's' ? "signal name" : f == 'g' ? "directives" : "file name");
+                            f == 's'   ? "signal name"
+                            : f == 'g' ? "directives"
+                                       : "file name");
                     return PTC_ERROR;
                 }
                 break;
@@ -124,8 +126,8 @@ main_version(const main_opts_t *o)
     fprintf(stderr, "built by %s\n", PTC_CC_NAME);
     fprintf(stderr, "built with OpenSSL %s\n", PTC_OPENSSL_VERSION);
     fprintf(stderr, "TLS SNI support enabled\n");
-    fprintf(stderr, "configure arguments: --prefix=%s%s%s %s\n",
-            PTC_PREFIX, PTC_CONFIGURE_ARGS[0] ? " " : "", PTC_CONFIGURE_ARGS, PTC_MODULE_SWITCHES);
+    fprintf(stderr, "configure arguments: --prefix=%s%s%s %s\n", PTC_PREFIX,
+            PTC_CONFIGURE_ARGS[0] ? " " : "", PTC_CONFIGURE_ARGS, PTC_MODULE_SWITCHES);
 }
 
 /* Lives as long as the process: the paths given on the command line. */

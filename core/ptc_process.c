@@ -161,11 +161,11 @@ process_reap(ptc_cycle_t *cycle, bool stopping)
             if (WIFSIGNALED(status)) {
                 /* A crash is abnormal and worth a page: nginx logs it at alert. */
                 ptc_log_error(w->exiting ? PTC_LOG_NOTICE : PTC_LOG_ALERT, cycle->log, 0,
-                              "worker process %d exited on signal %d", (int)pid,
-                              WTERMSIG(status));
+                              "worker process %d exited on signal %d", (int)pid, WTERMSIG(status));
             } else {
-                ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0, "worker process %d exited with code %d",
-                              (int)pid, WEXITSTATUS(status));
+                ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0,
+                              "worker process %d exited with code %d", (int)pid,
+                              WEXITSTATUS(status));
             }
             bool fatal = WIFEXITED(status) && WEXITSTATUS(status) == 2;
             if (!w->exiting && !stopping && !fatal && w->generation == process_generation) {
@@ -198,8 +198,9 @@ process_reload(ptc_cycle_t *cycle)
     ptc_cycle_t *next = ptc_cycle_create(cycle, &cycle->params, err, sizeof(err));
     if (next == NULL) {
         ptc_log_error(PTC_LOG_EMERG, cycle->log, 0, "%s", err);
-        ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0, "reload failed, the old configuration "
-                                                     "keeps serving");
+        ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0,
+                      "reload failed, the old configuration "
+                      "keeps serving");
         return cycle;
     }
     for (size_t i = 0; ptc_modules[i]; i++) {
@@ -243,8 +244,10 @@ ptc_master_run(ptc_cycle_t *cycle)
             }
             break;
         case SIGUSR1:
-            ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0, "signal %d (SIGUSR1) received, "
-                                                         "reopening logs", SIGUSR1);
+            ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0,
+                          "signal %d (SIGUSR1) received, "
+                          "reopening logs",
+                          SIGUSR1);
             ptc_cycle_reopen_files(cycle);
             process_signal_workers(cycle, SIGUSR1, false);
             break;

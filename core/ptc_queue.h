@@ -11,12 +11,12 @@ struct ptc_queue_s {
     ptc_queue_t *next;
 };
 
-#define ptc_queue_init(q) ((q)->prev = (q), (q)->next = (q))
-#define ptc_queue_empty(h) ((h) == (h)->prev)
-#define ptc_queue_head(h) ((h)->next)
-#define ptc_queue_last(h) ((h)->prev)
+#define ptc_queue_init(q)     ((q)->prev = (q), (q)->next = (q))
+#define ptc_queue_empty(h)    ((h) == (h)->prev)
+#define ptc_queue_head(h)     ((h)->next)
+#define ptc_queue_last(h)     ((h)->prev)
 #define ptc_queue_sentinel(h) (h)
-#define ptc_queue_next(q) ((q)->next)
+#define ptc_queue_next(q)     ((q)->next)
 #define ptc_queue_insert_head(h, x)                                                                \
     ((x)->next = (h)->next, (x)->next->prev = (x), (x)->prev = (h), (h)->next = (x))
 #define ptc_queue_insert_tail(h, x)                                                                \

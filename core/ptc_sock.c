@@ -13,11 +13,11 @@
 #include "core/ptc_conn.h"
 #include "core/ptc_log.h"
 
-#define SOCK_IOV_MAX 64
+#define SOCK_IOV_MAX      64
 #define SOCK_SENDFILE_MAX (2L * 1024 * 1024 * 1024 - 4096)
 /* File ranges up to this size are read and sent with the memory before
  * them in one writev: one segment instead of two for small files. */
-#define SOCK_INLINE_FILE 16384
+#define SOCK_INLINE_FILE    16384
 #define SOCK_INLINE_SCRATCH 32768
 
 static ptc_chain_t *
@@ -292,7 +292,8 @@ ptc_sockaddr_parse(const ptc_str_t *t, int default_port, struct sockaddr_storage
         memcpy(host, p + 1, (size_t)(rb - p - 1));
         host[rb - p - 1] = '\0';
         if (rb + 1 < end) {
-            if (rb[1] != ':' || (port = sockaddr_parse_port(rb + 2, (size_t)(end - rb - 2), err)) < 0) {
+            if (rb[1] != ':'
+                || (port = sockaddr_parse_port(rb + 2, (size_t)(end - rb - 2), err)) < 0) {
                 return PTC_ERROR;
             }
         }

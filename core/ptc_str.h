@@ -13,14 +13,20 @@ typedef struct {
     u_char *data;
 } ptc_str_t;
 
-#define ptc_string(s) {sizeof(s) - 1, (u_char *)(s)}
-#define ptc_null_string {0, NULL}
+#define ptc_string(s)                                                                              \
+    {                                                                                              \
+        sizeof(s) - 1, (u_char *)(s)                                                               \
+    }
+#define ptc_null_string                                                                            \
+    {                                                                                              \
+        0, NULL                                                                                    \
+    }
 #define ptc_str_set(str, text) ((str)->len = sizeof(text) - 1, (str)->data = (u_char *)(text))
-#define PTC_STR_FMT "%.*s"
-#define PTC_STR_ARG(s) (int)(s).len, (const char *)(s).data
+#define PTC_STR_FMT            "%.*s"
+#define PTC_STR_ARG(s)         (int)(s).len, (const char *)(s).data
 
-#define ptc_tolower(c) ((u_char)(((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c)))
-#define ptc_toupper(c) ((u_char)(((c) >= 'a' && (c) <= 'z') ? ((c) & ~0x20) : (c)))
+#define ptc_tolower(c)          ((u_char)(((c) >= 'A' && (c) <= 'Z') ? ((c) | 0x20) : (c)))
+#define ptc_toupper(c)          ((u_char)(((c) >= 'a' && (c) <= 'z') ? ((c) & ~0x20) : (c)))
 #define ptc_cpymem(dst, src, n) (((u_char *)memcpy(dst, src, n)) + (n))
 
 bool ptc_str_eq(const ptc_str_t *a, const ptc_str_t *b);

@@ -26,8 +26,8 @@ static const char *const time_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Ju
 
 /* Format into a roomy scratch buffer, then copy the fixed-size result:
  * the struct tm fields are in range, but the compiler cannot know it. */
-static void
-time_put(u_char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void time_put(u_char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 time_put(u_char *dst, size_t size, const char *fmt, ...)
@@ -52,8 +52,7 @@ time_format(time_t sec)
     long aoff = off < 0 ? -off : off;
 
     time_put(time_err_log, sizeof(time_err_log), "%04d/%02d/%02d %02d:%02d:%02d",
-             loc.tm_year + 1900, loc.tm_mon + 1, loc.tm_mday, loc.tm_hour, loc.tm_min,
-             loc.tm_sec);
+             loc.tm_year + 1900, loc.tm_mon + 1, loc.tm_mday, loc.tm_hour, loc.tm_min, loc.tm_sec);
     time_put(time_http, sizeof(time_http), "%s, %02d %s %04d %02d:%02d:%02d GMT",
              time_wdays[gmt.tm_wday], gmt.tm_mday, time_months[gmt.tm_mon], gmt.tm_year + 1900,
              gmt.tm_hour, gmt.tm_min, gmt.tm_sec);

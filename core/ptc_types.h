@@ -30,9 +30,9 @@ typedef struct ptc_module_s ptc_module_t;
 typedef struct ptc_directive_s ptc_directive_t;
 typedef struct ptc_listen_s ptc_listen_t;
 
-#define ptc_min(a, b) ((a) < (b) ? (a) : (b))
-#define ptc_max(a, b) ((a) > (b) ? (a) : (b))
-#define ptc_nelems(a) (sizeof(a) / sizeof((a)[0]))
+#define ptc_min(a, b)   ((a) < (b) ? (a) : (b))
+#define ptc_max(a, b)   ((a) > (b) ? (a) : (b))
+#define ptc_nelems(a)   (sizeof(a) / sizeof((a)[0]))
 #define ptc_align(n, a) (((n) + ((a)-1)) & ~((uintptr_t)(a)-1))
 
 #define PTC_VERSION "0.1.0"

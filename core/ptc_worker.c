@@ -177,8 +177,8 @@ worker_init(ptc_cycle_t *cycle, int slot)
         }
     }
     if (geteuid() == 0 && cc->user_set && slot != -1) {
-        if (setgid(cc->gid) == -1 || initgroups(cc->user_name.len ? (char *)cc->user_name.data
-                                                                  : "nobody", cc->gid) == -1
+        if (setgid(cc->gid) == -1
+            || initgroups(cc->user_name.len ? (char *)cc->user_name.data : "nobody", cc->gid) == -1
             || setuid(cc->uid) == -1) {
             ptc_log_error(PTC_LOG_EMERG, cycle->log, errno, "switching to user \"%.*s\" failed",
                           PTC_STR_ARG(cc->user_name));

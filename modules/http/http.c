@@ -148,12 +148,9 @@ http_block(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     ptc_http_top_header_filter = NULL;
     ptc_http_top_body_filter = NULL;
 
-    if (http_run_hooks(cf, false) != PTC_OK
-        || ptc_conf_walk(cf, node, PTC_CTX_HTTP, ctx) != PTC_OK
-        || http_init_main(cf, ctx) != PTC_OK
-        || ptc_http_merge_servers(cf, ctx) != PTC_OK
-        || http_run_hooks(cf, true) != PTC_OK
-        || ptc_http_variables_init(cf) != PTC_OK
+    if (http_run_hooks(cf, false) != PTC_OK || ptc_conf_walk(cf, node, PTC_CTX_HTTP, ctx) != PTC_OK
+        || http_init_main(cf, ctx) != PTC_OK || ptc_http_merge_servers(cf, ctx) != PTC_OK
+        || http_run_hooks(cf, true) != PTC_OK || ptc_http_variables_init(cf) != PTC_OK
         || ptc_http_init_phases(cf, cmcf) != PTC_OK
         || ptc_http_build_listeners(cf, cmcf) != PTC_OK) {
         cf->ctx = saved_ctx;
@@ -183,8 +180,8 @@ http_merge_locs(ptc_conf_t *cf, void **parent, ptc_http_core_loc_conf_t *clcf)
                     continue;
                 }
                 cf->node = NULL;
-                const char *rv = m->merge_loc(cf, parent[m->ctx_index],
-                                              locs[j]->loc_conf[m->ctx_index]);
+                const char *rv =
+                    m->merge_loc(cf, parent[m->ctx_index], locs[j]->loc_conf[m->ctx_index]);
                 if (rv) {
                     if (rv != PTC_CONF_ERROR) {
                         snprintf(cf->errbuf, cf->errlen, "%s in %s:%u", rv, locs[j]->file,
@@ -388,8 +385,8 @@ static int
 http_add_port(ptc_conf_t *cf, ptc_http_core_main_conf_t *cmcf, ptc_http_listen_opt_t *bindopt,
               ptc_http_addr_conf_t **acs, size_t nacs)
 {
-    ptc_listen_t *l = ptc_cycle_add_listen(cf, (struct sockaddr *)&bindopt->sockaddr,
-                                           bindopt->socklen);
+    ptc_listen_t *l =
+        ptc_cycle_add_listen(cf, (struct sockaddr *)&bindopt->sockaddr, bindopt->socklen);
     ptc_http_port_t *port = ptc_pcalloc(cf->pool, sizeof(*port));
     if (l == NULL || port == NULL) {
         return PTC_ERROR;
@@ -440,11 +437,11 @@ ptc_http_build_listeners(ptc_conf_t *cf, ptc_http_core_main_conf_t *cmcf)
         }
         size_t nacs = 0;
         for (size_t j = i; j < n; j++) {
-            bool member = bindopt->wildcard ? http_same_port(&all[j].sockaddr, &bindopt->sockaddr)
-                                            : ptc_sockaddr_eq((struct sockaddr *)&all[j].sockaddr,
-                                                              all[j].socklen,
-                                                              (struct sockaddr *)&all[i].sockaddr,
-                                                              all[i].socklen);
+            bool member =
+                bindopt->wildcard
+                    ? http_same_port(&all[j].sockaddr, &bindopt->sockaddr)
+                    : ptc_sockaddr_eq((struct sockaddr *)&all[j].sockaddr, all[j].socklen,
+                                      (struct sockaddr *)&all[i].sockaddr, all[i].socklen);
             if (done[j] || !member) {
                 continue;
             }

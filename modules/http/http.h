@@ -41,8 +41,8 @@ typedef struct {
     ptc_http_header_t *expect;
     ptc_http_header_t *upgrade;
     ptc_http_header_t *authorization;
-    ptc_str_t server;          /* Host (or absolute-URI host) lowercased, without port */
-    off_t content_length_n;    /* -1 when absent */
+    ptc_str_t server;       /* Host (or absolute-URI host) lowercased, without port */
+    off_t content_length_n; /* -1 when absent */
     unsigned chunked : 1;
     unsigned connection_close : 1;
     unsigned connection_keep_alive : 1;
@@ -54,7 +54,7 @@ typedef struct {
     ptc_str_t status_line; /* overrides the standard one when set */
     ptc_str_t content_type;
     ptc_str_t charset;
-    off_t content_length_n; /* -1: unknown (chunked or close-delimited) */
+    off_t content_length_n;    /* -1: unknown (chunked or close-delimited) */
     time_t last_modified_time; /* -1: none */
     ptc_str_t etag;
     ptc_str_t location;
@@ -63,12 +63,12 @@ typedef struct {
 } ptc_http_headers_out_t;
 
 typedef struct {
-    ptc_chain_t *bufs;  /* the body: memory buffers and/or one temp file */
-    off_t received;     /* bytes of body received so far (decoded) */
-    off_t rest;         /* bytes still expected (Content-Length) or -1 chunked */
-    int temp_fd;        /* spill file, -1 if none */
+    ptc_chain_t *bufs; /* the body: memory buffers and/or one temp file */
+    off_t received;    /* bytes of body received so far (decoded) */
+    off_t rest;        /* bytes still expected (Content-Length) or -1 chunked */
+    int temp_fd;       /* spill file, -1 if none */
     ptc_str_t temp_path;
-    ptc_buf_t *buf;     /* current memory buffer */
+    ptc_buf_t *buf; /* current memory buffer */
     ptc_http_chunked_t chunked;
     void (*post_handler)(ptc_http_request_t *r);
     unsigned done : 1;
@@ -79,25 +79,25 @@ typedef void (*ptc_http_handler_fn)(ptc_http_request_t *r);
 struct ptc_http_request_s {
     ptc_conn_t *c;
     ptc_pool_t *pool;
-    void *http_conn;          /* engine-private connection state */
+    void *http_conn; /* engine-private connection state */
     void **main_conf;
     void **srv_conf;
     void **loc_conf;
-    void **ctx;               /* per-module request state, by ctx_index */
+    void **ctx; /* per-module request state, by ctx_index */
     ptc_http_parse_t parse;
-    ptc_buf_t *header_in;     /* buffer holding the end of the request head */
+    ptc_buf_t *header_in;      /* buffer holding the end of the request head */
     u_char *header_line_start; /* start of the header line being parsed */
 
     ptc_str_t request_line;
     ptc_str_t method_name;
     int method;
-    unsigned http_version;    /* 1000 or 1001 */
-    ptc_str_t http_protocol;  /* "HTTP/1.1" */
-    ptc_str_t unparsed_uri;   /* request target as sent ($request_uri) */
-    ptc_str_t uri;            /* normalised path ($uri) */
-    ptc_str_t args;           /* query string without '?' ($args) */
-    ptc_str_t exten;          /* extension of uri, for types */
-    ptc_str_t schema;         /* absolute-form scheme, else empty */
+    unsigned http_version;   /* 1000 or 1001 */
+    ptc_str_t http_protocol; /* "HTTP/1.1" */
+    ptc_str_t unparsed_uri;  /* request target as sent ($request_uri) */
+    ptc_str_t uri;           /* normalised path ($uri) */
+    ptc_str_t args;          /* query string without '?' ($args) */
+    ptc_str_t exten;         /* extension of uri, for types */
+    ptc_str_t schema;        /* absolute-form scheme, else empty */
 
     ptc_http_headers_in_t headers_in;
     ptc_http_headers_out_t headers_out;
@@ -107,41 +107,41 @@ struct ptc_http_request_s {
     ptc_http_handler_fn read_event_handler;
     ptc_http_handler_fn write_event_handler;
     ptc_http_handler_fn resume_handler; /* called when pending output drained (not at end) */
-    int phase_handler;        /* index into the engine's phase table */
+    int phase_handler;                  /* index into the engine's phase table */
 
-    void *variables;          /* cached variable values, by index */
-    int *captures;            /* last regex match: offsets pairs */
+    void *variables;            /* cached variable values, by index */
+    int *captures;              /* last regex match: offsets pairs */
     const void *captures_regex; /* the regex of the last match (named groups) */
-    unsigned ncaptures;       /* pairs */
+    unsigned ncaptures;         /* pairs */
     const u_char *captures_data;
 
-    ptc_chain_t *out;         /* output not yet written */
-    off_t header_size;        /* bytes of status line + headers sent */
-    off_t sent_start;         /* c->sent when this request started */
+    ptc_chain_t *out;  /* output not yet written */
+    off_t header_size; /* bytes of status line + headers sent */
+    off_t sent_start;  /* c->sent when this request started */
     ptc_msec_t start_msec;
     time_t start_sec;
     unsigned start_msec_part;
-    unsigned uri_changes;     /* internal redirects left */
-    unsigned err_status;      /* error_page: status the final response carries (0: its own) */
-    unsigned discard_status;  /* why discarding the body failed (400 bad framing, 413) */
-    unsigned count;           /* references held (body reading, subrequest-free design: 1) */
+    unsigned uri_changes;    /* internal redirects left */
+    unsigned err_status;     /* error_page: status the final response carries (0: its own) */
+    unsigned discard_status; /* why discarding the body failed (400 bad framing, 413) */
+    unsigned count;          /* references held (body reading, subrequest-free design: 1) */
 
     unsigned keepalive : 1;
     unsigned header_only : 1; /* HEAD, 204, 304: no body is sent */
     unsigned header_sent : 1;
     unsigned internal : 1;
-    unsigned error_page : 1;  /* an error_page redirect already happened */
+    unsigned error_page : 1; /* an error_page redirect already happened */
     unsigned discard_body : 1;
     unsigned reading_body : 1;
     unsigned expect_tested : 1;
     unsigned lingering_close : 1;
-    unsigned done : 1;         /* response completely handed to the write filter */
+    unsigned done : 1; /* response completely handed to the write filter */
     unsigned finalized : 1;
     unsigned logged : 1;
-    unsigned chunked_out : 1;  /* response body uses chunked coding */
+    unsigned chunked_out : 1; /* response body uses chunked coding */
     unsigned allow_ranges : 1;
     unsigned valid_location : 1;
-    unsigned close_after : 1;  /* framing in doubt: close after the response */
+    unsigned close_after : 1; /* framing in doubt: close after the response */
 };
 
 /* ---- phases ---- */
@@ -195,8 +195,7 @@ void ptc_http_send_response(ptc_http_request_t *r, unsigned status, const ptc_st
                             const ptc_str_t *body);
 /* Jump to another location by URI (error_page, index) or named location
  * ("@name"); args may be NULL. Runs the phases again. */
-void ptc_http_internal_redirect(ptc_http_request_t *r, const ptc_str_t *uri,
-                                const ptc_str_t *args);
+void ptc_http_internal_redirect(ptc_http_request_t *r, const ptc_str_t *uri, const ptc_str_t *args);
 void ptc_http_named_location(ptc_http_request_t *r, const ptc_str_t *name);
 
 /* ---- request body ---- */
@@ -216,14 +215,14 @@ ptc_http_header_t *ptc_http_add_header_out(ptc_http_request_t *r, const ptc_str_
 ptc_http_header_t *ptc_http_find_header_in(ptc_http_request_t *r, const u_char *name, size_t len);
 
 /* ---- conf access ---- */
-#define ptc_http_get_main_conf(r, m) ((r)->main_conf[(m).ctx_index])
-#define ptc_http_get_srv_conf(r, m) ((r)->srv_conf[(m).ctx_index])
-#define ptc_http_get_loc_conf(r, m) ((r)->loc_conf[(m).ctx_index])
-#define ptc_http_get_ctx(r, m) ((r)->ctx[(m).ctx_index])
-#define ptc_http_set_ctx(r, m, v) ((r)->ctx[(m).ctx_index] = (v))
+#define ptc_http_get_main_conf(r, m)  ((r)->main_conf[(m).ctx_index])
+#define ptc_http_get_srv_conf(r, m)   ((r)->srv_conf[(m).ctx_index])
+#define ptc_http_get_loc_conf(r, m)   ((r)->loc_conf[(m).ctx_index])
+#define ptc_http_get_ctx(r, m)        ((r)->ctx[(m).ctx_index])
+#define ptc_http_set_ctx(r, m, v)     ((r)->ctx[(m).ctx_index] = (v))
 #define ptc_http_conf_get_main(cf, m) (((ptc_conf_ctx_t *)(cf)->ctx)->main_conf[(m).ctx_index])
-#define ptc_http_conf_get_srv(cf, m) (((ptc_conf_ctx_t *)(cf)->ctx)->srv_conf[(m).ctx_index])
-#define ptc_http_conf_get_loc(cf, m) (((ptc_conf_ctx_t *)(cf)->ctx)->loc_conf[(m).ctx_index])
+#define ptc_http_conf_get_srv(cf, m)  (((ptc_conf_ctx_t *)(cf)->ctx)->srv_conf[(m).ctx_index])
+#define ptc_http_conf_get_loc(cf, m)  (((ptc_conf_ctx_t *)(cf)->ctx)->loc_conf[(m).ctx_index])
 
 /* ---- variables ---- */
 typedef struct {
@@ -239,9 +238,9 @@ typedef struct {
 typedef int (*ptc_http_variable_get_fn)(ptc_http_request_t *r, ptc_http_variable_value_t *v,
                                         uintptr_t data);
 
-#define PTC_HTTP_VAR_PREFIX 0x1     /* name is a prefix: "http_", "arg_" */
+#define PTC_HTTP_VAR_PREFIX      0x1 /* name is a prefix: "http_", "arg_" */
 #define PTC_HTTP_VAR_NOCACHEABLE 0x2 /* re-evaluated on every use */
-#define PTC_HTTP_VAR_CHANGEABLE 0x4  /* `set` may assign it */
+#define PTC_HTTP_VAR_CHANGEABLE  0x4 /* `set` may assign it */
 
 typedef struct {
     const char *name;

@@ -142,7 +142,7 @@ body_pump(ptc_http_request_t *r, body_sink_fn sink, unsigned *status)
             b.end = scratch + r->request_body->rest; /* never read past this request */
         }
         ssize_t n = c->read->ready || c->read->eof ? c->recv(c, b.last, (size_t)(b.end - b.last))
-                                                    : PTC_AGAIN;
+                                                   : PTC_AGAIN;
         if (n == PTC_AGAIN) {
             ptc_event_add_timer(c->read, ptc_http_core_loc(r)->client_body_timeout);
             return PTC_AGAIN;
@@ -246,8 +246,9 @@ body_open_temp(ptc_http_request_t *r)
     if (clcf->client_body_in_file_only != 1) {
         unlink((char *)rb->temp_path.data); /* gone when closed */
     } else {
-        ptc_log_error(PTC_LOG_NOTICE, r->c->log, 0, "a client request body is buffered to a "
-                                                    "temporary file %s",
+        ptc_log_error(PTC_LOG_NOTICE, r->c->log, 0,
+                      "a client request body is buffered to a "
+                      "temporary file %s",
                       (char *)rb->temp_path.data);
     }
     ptc_pool_cleanup_t *cln = ptc_pool_cleanup_add(r->pool, sizeof(int));

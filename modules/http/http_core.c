@@ -34,18 +34,16 @@ static const char *core_internal(ptc_conf_t *cf, const ptc_directive_t *d, void 
 static const char *core_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_temp_path(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
-
-#define SRV PTC_CTX_SERVER
-#define HSL (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
-#define HS (PTC_CTX_HTTP | PTC_CTX_SERVER)
+#define SRV        PTC_CTX_SERVER
+#define HSL        (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
+#define HS         (PTC_CTX_HTTP | PTC_CTX_SERVER)
 #define LOC_OFF(f) PTC_CONF_LOC, offsetof(ptc_http_core_loc_conf_t, f)
 #define SRV_OFF(f) PTC_CONF_SRV, offsetof(ptc_http_core_srv_conf_t, f)
 
 static const ptc_conf_enum_t core_ims_enum[] = {{"off", 0}, {"exact", 1}, {"before", 2}, {NULL, 0}};
 static const ptc_conf_enum_t core_lingering_enum[] = {
     {"off", 0}, {"on", 1}, {"always", 2}, {NULL, 0}};
-static const ptc_conf_enum_t core_in_file_enum[] = {
-    {"off", 0}, {"on", 1}, {"clean", 2}, {NULL, 0}};
+static const ptc_conf_enum_t core_in_file_enum[] = {{"off", 0}, {"on", 1}, {"clean", 2}, {NULL, 0}};
 static const ptc_conf_bounds_t core_buf_bounds = {1, 1 << 30};
 
 static const ptc_directive_t core_directives[] = {
@@ -62,8 +60,7 @@ static const ptc_directive_t core_directives[] = {
      NULL},
     {"client_body_buffer_size", HSL, PTC_ARGS_1, ptc_conf_set_size,
      LOC_OFF(client_body_buffer_size), &core_buf_bounds},
-    {"client_body_timeout", HSL, PTC_ARGS_1, ptc_conf_set_msec, LOC_OFF(client_body_timeout),
-     NULL},
+    {"client_body_timeout", HSL, PTC_ARGS_1, ptc_conf_set_msec, LOC_OFF(client_body_timeout), NULL},
     {"client_body_temp_path", HSL, PTC_ARGS_1 | PTC_ARGS_2 | PTC_ARGS_3 | PTC_ARGS_4,
      core_temp_path, LOC_OFF(client_body_temp_path), NULL},
     {"client_body_in_file_only", HSL, PTC_ARGS_1, ptc_conf_set_enum,
@@ -101,8 +98,8 @@ static const ptc_directive_t core_directives[] = {
      core_ims_enum},
     {"max_ranges", HSL, PTC_ARGS_1, ptc_conf_set_num, LOC_OFF(max_ranges), NULL},
     {"log_not_found", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(log_not_found), NULL},
-    {"recursive_error_pages", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag,
-     LOC_OFF(recursive_error_pages), NULL},
+    {"recursive_error_pages", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(recursive_error_pages),
+     NULL},
     {"chunked_transfer_encoding", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag,
      LOC_OFF(chunked_transfer_encoding), NULL},
     {"msie_padding", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(msie_padding), NULL},
@@ -412,8 +409,8 @@ core_listen_param(ptc_conf_t *cf, ptc_http_listen_opt_t *lo, const ptc_str_t *a)
         lo->ssl = 1;
     } else if (ptc_str_eq_c(a, "proxy_protocol")) {
         lo->proxy_protocol = 1;
-    } else if (ptc_str_eq_c(a, "bind") || ptc_str_eq_c(a, "deferred")
-               || ptc_str_eq_c(a, "http2") || ptc_str_eq_c(a, "fastopen")
+    } else if (ptc_str_eq_c(a, "bind") || ptc_str_eq_c(a, "deferred") || ptc_str_eq_c(a, "http2")
+               || ptc_str_eq_c(a, "fastopen")
                || (a->len > 12 && memcmp(a->data, "so_keepalive", 12) == 0)
                || (a->len > 10 && memcmp(a->data, "ipv6only=", 9) == 0)) {
         lo->bind = lo->bind || ptc_str_eq_c(a, "bind");
@@ -423,7 +420,8 @@ core_listen_param(ptc_conf_t *cf, ptc_http_listen_opt_t *lo, const ptc_str_t *a)
             return ptc_conf_error(cf, "invalid backlog \"" PTC_STR_FMT "\"", PTC_STR_ARG(*a));
         }
         lo->backlog = (int)ptc_min(v, 65535);
-    } else if (a->len > 7 && (memcmp(a->data, "rcvbuf=", 7) == 0 || memcmp(a->data, "sndbuf=", 7) == 0)) {
+    } else if (a->len > 7
+               && (memcmp(a->data, "rcvbuf=", 7) == 0 || memcmp(a->data, "sndbuf=", 7) == 0)) {
         ptc_str_t v = {a->len - 7, a->data + 7};
         int64_t n = ptc_parse_size(&v);
         if (n < 1) {
@@ -623,24 +621,25 @@ core_location(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
         return rv;
     }
     if (parent->type == PTC_HTTP_LOC_EXACT || parent->type == PTC_HTTP_LOC_NAMED) {
-        return ptc_conf_error(cf, "location \"" PTC_STR_FMT "\" cannot be inside the %s location "
-                                  "\"" PTC_STR_FMT "\"",
+        return ptc_conf_error(cf,
+                              "location \"" PTC_STR_FMT "\" cannot be inside the %s location "
+                              "\"" PTC_STR_FMT "\"",
                               PTC_STR_ARG(clcf->name),
                               parent->type == PTC_HTTP_LOC_EXACT ? "exact" : "named",
                               PTC_STR_ARG(parent->name));
     }
     if (clcf->type == PTC_HTTP_LOC_NAMED && cf->ctx_type != PTC_CTX_SERVER) {
-        return ptc_conf_error(cf, "named location \"" PTC_STR_FMT "\" can be on the server "
-                                  "level only",
+        return ptc_conf_error(cf,
+                              "named location \"" PTC_STR_FMT "\" can be on the server "
+                              "level only",
                               PTC_STR_ARG(clcf->name));
     }
-    if (parent->name.len && parent->type != PTC_HTTP_LOC_REGEX
-        && clcf->type != PTC_HTTP_LOC_REGEX
+    if (parent->name.len && parent->type != PTC_HTTP_LOC_REGEX && clcf->type != PTC_HTTP_LOC_REGEX
         && (clcf->name.len < parent->name.len
             || memcmp(clcf->name.data, parent->name.data, parent->name.len) != 0)) {
-        return ptc_conf_error(cf, "location \"" PTC_STR_FMT "\" is outside location \""
-                                  PTC_STR_FMT "\"",
-                              PTC_STR_ARG(clcf->name), PTC_STR_ARG(parent->name));
+        return ptc_conf_error(
+            cf, "location \"" PTC_STR_FMT "\" is outside location \"" PTC_STR_FMT "\"",
+            PTC_STR_ARG(clcf->name), PTC_STR_ARG(parent->name));
     }
     if (core_location_link(cf, parent, clcf) != PTC_OK) {
         return "out of memory";
@@ -658,8 +657,9 @@ core_root(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     bool alias = d->name[0] == 'a';
     if (clcf->root.data) {
         if (clcf->alias != alias) {
-            return ptc_conf_error(cf, "\"%s\" directive is duplicate, \"%s\" directive was "
-                                      "specified earlier",
+            return ptc_conf_error(cf,
+                                  "\"%s\" directive is duplicate, \"%s\" directive was "
+                                  "specified earlier",
                                   d->name, clcf->alias ? "alias" : "root");
         }
         return "is duplicate";

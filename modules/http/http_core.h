@@ -13,16 +13,16 @@ typedef struct ptc_http_core_loc_conf_s ptc_http_core_loc_conf_t;
 typedef struct ptc_http_core_srv_conf_s ptc_http_core_srv_conf_t;
 
 typedef struct {
-    ptc_array_t servers;     /* ptc_http_core_srv_conf_t * */
-    ptc_array_t listens;     /* ptc_http_listen_opt_t, every listen directive */
+    ptc_array_t servers;                 /* ptc_http_core_srv_conf_t * */
+    ptc_array_t listens;                 /* ptc_http_listen_opt_t, every listen directive */
     ptc_array_t phases[PTC_HTTP_PHASES]; /* ptc_http_phase_fn */
-    ptc_array_t variables;   /* registered ptc_http_variable_t */
+    ptc_array_t variables;               /* registered ptc_http_variable_t */
     ptc_array_t prefix_variables;
     size_t ncaptures;
     int64_t variables_hash_max_size;
     int64_t server_names_hash_max_size;
     /* built at the end of the http block, installed by each worker */
-    void *phase_engine;       /* ptc_http_phase_handler_t[] (engine-private) */
+    void *phase_engine; /* ptc_http_phase_handler_t[] (engine-private) */
     size_t phase_engine_n;
     int find_config_index; /* where internal redirects re-enter the engine */
     ptc_http_header_filter_fn top_header_filter;
@@ -31,10 +31,10 @@ typedef struct {
 
 typedef struct {
     ptc_str_t name;
-    ptc_regex_t *regex;     /* ~name */
-    bool wildcard_head;     /* "*.example.com" or ".example.com": match by suffix */
-    bool wildcard_tail;     /* "example.*": match by prefix */
-    bool dot_form;          /* ".example.com" also matches "example.com" */
+    ptc_regex_t *regex; /* ~name */
+    bool wildcard_head; /* "*.example.com" or ".example.com": match by suffix */
+    bool wildcard_tail; /* "example.*": match by prefix */
+    bool dot_form;      /* ".example.com" also matches "example.com" */
     ptc_http_core_srv_conf_t *server;
 } ptc_http_server_name_t;
 
@@ -73,15 +73,15 @@ typedef struct {
 
 enum {
     PTC_HTTP_LOC_PREFIX = 0,
-    PTC_HTTP_LOC_EXACT,    /* = */
-    PTC_HTTP_LOC_NOREGEX,  /* ^~ */
-    PTC_HTTP_LOC_REGEX,    /* ~ and ~* */
-    PTC_HTTP_LOC_NAMED,    /* @name */
+    PTC_HTTP_LOC_EXACT,   /* = */
+    PTC_HTTP_LOC_NOREGEX, /* ^~ */
+    PTC_HTTP_LOC_REGEX,   /* ~ and ~* */
+    PTC_HTTP_LOC_NAMED,   /* @name */
 };
 
 typedef struct {
-    unsigned status;     /* 0 for the final entry */
-    int overwrite;       /* -1: keep; 0: "=" (use the redirect's status); >0: "=NNN" */
+    unsigned status; /* 0 for the final entry */
+    int overwrite;   /* -1: keep; 0: "=" (use the redirect's status); >0: "=NNN" */
     ptc_http_complex_value_t *uri;
 } ptc_http_error_page_t;
 
@@ -94,14 +94,14 @@ struct ptc_http_core_loc_conf_s {
     ptc_str_t name;
     int type;
     ptc_regex_t *regex;
-    void **loc_conf;          /* all modules' loc confs of this location */
-    ptc_array_t *locations;   /* nested: ptc_http_core_loc_conf_t * (sorted at postconfig) */
+    void **loc_conf;              /* all modules' loc confs of this location */
+    ptc_array_t *locations;       /* nested: ptc_http_core_loc_conf_t * (sorted at postconfig) */
     ptc_array_t *regex_locations; /* nested regex locations in file order */
-    ptc_array_t *named;       /* server level only: @name locations */
+    ptc_array_t *named;           /* server level only: @name locations */
     ptc_http_core_loc_conf_t *parent;
     bool internal;
 
-    ptc_str_t root;           /* root or alias path (may contain variables) */
+    ptc_str_t root; /* root or alias path (may contain variables) */
     ptc_http_complex_value_t *root_cv;
     bool alias;
     ptc_array_t *index;       /* ptc_http_complex_value_t *; UNSET_PTR when unset */
@@ -119,7 +119,7 @@ struct ptc_http_core_loc_conf_s {
     ptc_msec_t keepalive_time;
     ptc_msec_t lingering_timeout;
     ptc_msec_t lingering_time;
-    int lingering_close;       /* 0 off, 1 on, 2 always */
+    int lingering_close; /* 0 off, 1 on, 2 always */
     int server_tokens;
     int sendfile;
     int tcp_nopush;
@@ -128,7 +128,7 @@ struct ptc_http_core_loc_conf_s {
     int absolute_redirect;
     int port_in_redirect;
     int server_name_in_redirect;
-    int if_modified_since;     /* 0 off, 1 exact, 2 before */
+    int if_modified_since; /* 0 off, 1 exact, 2 before */
     int64_t max_ranges;
     int log_not_found;
     int msie_padding;
@@ -154,7 +154,9 @@ int ptc_http_map_uri_to_path(ptc_http_request_t *r, ptc_str_t *path, size_t rese
  * absolute_redirect/port_in_redirect/server_name_in_redirect. */
 int ptc_http_redirect_location(ptc_http_request_t *r, const ptc_str_t *uri, ptc_str_t *out);
 /* The core loc conf of r. */
-#define ptc_http_core_loc(r) ((ptc_http_core_loc_conf_t *)ptc_http_get_loc_conf(r, ptc_http_core_module))
-#define ptc_http_core_srv(r) ((ptc_http_core_srv_conf_t *)ptc_http_get_srv_conf(r, ptc_http_core_module))
+#define ptc_http_core_loc(r)                                                                       \
+    ((ptc_http_core_loc_conf_t *)ptc_http_get_loc_conf(r, ptc_http_core_module))
+#define ptc_http_core_srv(r)                                                                       \
+    ((ptc_http_core_srv_conf_t *)ptc_http_get_srv_conf(r, ptc_http_core_module))
 
 #endif

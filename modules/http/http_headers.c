@@ -22,9 +22,8 @@ static int headers_postconfig(ptc_conf_t *cf);
 static const char *headers_add(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 static const ptc_directive_t headers_directives[] = {
-    {"add_header",
-     PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION | PTC_CTX_IF_LOC, PTC_ARGS_2 | PTC_ARGS_3,
-     headers_add, PTC_CONF_LOC, 0, NULL},
+    {"add_header", PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION | PTC_CTX_IF_LOC,
+     PTC_ARGS_2 | PTC_ARGS_3, headers_add, PTC_CONF_LOC, 0, NULL},
     PTC_DIRECTIVE_END,
 };
 

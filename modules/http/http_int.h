@@ -29,9 +29,9 @@ typedef struct {
     ptc_conn_t *c;
     ptc_http_addr_conf_t *addr_conf;
     ptc_http_request_t *request;
-    u_char *buf_mem;      /* heap memory of the client header buffer (freed when idle) */
-    ptc_buf_t buf;        /* the client header buffer (client_header_buffer_size) */
-    unsigned large_used;  /* large header buffers taken by the current request */
+    u_char *buf_mem;     /* heap memory of the client header buffer (freed when idle) */
+    ptc_buf_t buf;       /* the client header buffer (client_header_buffer_size) */
+    unsigned large_used; /* large header buffers taken by the current request */
     unsigned keepalive_requests;
     ptc_msec_t lingering_until;   /* lingering close: give up reading at this time */
     ptc_msec_t lingering_timeout; /* ... or after this long without data */

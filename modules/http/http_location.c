@@ -23,7 +23,8 @@ ptc_http_init_locations(ptc_conf_t *cf, ptc_http_core_loc_conf_t *clcf)
             /* the same prefix twice is an error, as in nginx */
             for (size_t j = 0; k == 0 && j < i; j++) {
                 if (ptc_str_eq(&locs[i]->name, &locs[j]->name)
-                    && (locs[i]->type == PTC_HTTP_LOC_EXACT) == (locs[j]->type == PTC_HTTP_LOC_EXACT)) {
+                    && (locs[i]->type == PTC_HTTP_LOC_EXACT)
+                           == (locs[j]->type == PTC_HTTP_LOC_EXACT)) {
                     snprintf(cf->errbuf, cf->errlen, "duplicate location \"%.*s\" in %s:%u",
                              PTC_STR_ARG(locs[i]->name), locs[i]->file, locs[i]->line);
                     cf->failed = true;
@@ -252,8 +253,8 @@ ptc_http_redirect_location(ptc_http_request_t *r, const ptc_str_t *uri, ptc_str_
             return PTC_ERROR;
         }
         host.data = t;
-        host.len = ptc_sockaddr_text((struct sockaddr *)&r->c->local_sockaddr,
-                                     r->c->local_socklen, t, 64, false);
+        host.len = ptc_sockaddr_text((struct sockaddr *)&r->c->local_sockaddr, r->c->local_socklen,
+                                     t, 64, false);
     }
     int port = 0;
     if (clcf->port_in_redirect && ptc_conn_local_sockaddr(r->c) == PTC_OK) {

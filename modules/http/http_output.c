@@ -173,10 +173,10 @@ out_header_writer(ptc_http_request_t *r)
         return PTC_ERROR;
     }
     u_char *p = ptc_cpymem(b->last, line.data, line.len);
-    p = clcf->server_tokens ? ptc_cpymem(p, "Server: " PTC_NAME "/" PTC_VERSION "\r\n",
-                                         sizeof("Server: " PTC_NAME "/" PTC_VERSION "\r\n") - 1)
-                            : ptc_cpymem(p, "Server: " PTC_NAME "\r\n",
-                                         sizeof("Server: " PTC_NAME "\r\n") - 1);
+    p = clcf->server_tokens
+            ? ptc_cpymem(p, "Server: " PTC_NAME "/" PTC_VERSION "\r\n",
+                         sizeof("Server: " PTC_NAME "/" PTC_VERSION "\r\n") - 1)
+            : ptc_cpymem(p, "Server: " PTC_NAME "\r\n", sizeof("Server: " PTC_NAME "\r\n") - 1);
     p = ptc_cpymem(p, "Date: ", 6);
     p = ptc_cpymem(p, ptc_cached_http_time.data, ptc_cached_http_time.len);
     p = ptc_cpymem(p, "\r\n", 2);

@@ -192,7 +192,7 @@ http_read_header(ptc_http_request_t *r)
         return b->last - b->pos;
     }
     ssize_t n = c->read->ready || c->read->eof ? c->recv(c, b->last, (size_t)(b->end - b->last))
-                                                : PTC_AGAIN;
+                                               : PTC_AGAIN;
     if (n == PTC_AGAIN) {
         if (!c->read->timer_set) {
             ptc_event_add_timer(c->read, ptc_http_core_srv(r)->client_header_timeout);
@@ -261,7 +261,8 @@ http_large_buffer(ptc_http_request_t *r, u_char *from)
     ptc_http_core_srv_conf_t *cscf = ptc_http_core_srv(r);
     ptc_buf_t *old = r->header_in;
     size_t keep = (size_t)(old->last - from);
-    if (keep >= cscf->large_header_buf_size || hc->large_used >= (unsigned)cscf->large_header_bufs) {
+    if (keep >= cscf->large_header_buf_size
+        || hc->large_used >= (unsigned)cscf->large_header_bufs) {
         return PTC_DECLINED;
     }
     ptc_buf_t *b = ptc_buf_create(r->pool, cscf->large_header_buf_size);
@@ -275,12 +276,13 @@ http_large_buffer(ptc_http_request_t *r, u_char *from)
     b->last = b->start + keep;
     b->pos = b->start + (old->pos - from);
     ptrdiff_t delta = b->start - from;
-    u_char **ptrs[] = {&r->parse.request_start, &r->parse.request_end, &r->parse.method_end,
-                       &r->parse.uri_start, &r->parse.uri_end, &r->parse.schema_start,
-                       &r->parse.schema_end, &r->parse.host_start, &r->parse.host_end,
-                       &r->parse.port_start, &r->parse.port_end, &r->parse.path_start,
-                       &r->parse.args_start, &r->parse.header_name_start,
-                       &r->parse.header_name_end, &r->parse.header_start, &r->parse.header_end};
+    u_char **ptrs[] = {
+        &r->parse.request_start, &r->parse.request_end,       &r->parse.method_end,
+        &r->parse.uri_start,     &r->parse.uri_end,           &r->parse.schema_start,
+        &r->parse.schema_end,    &r->parse.host_start,        &r->parse.host_end,
+        &r->parse.port_start,    &r->parse.port_end,          &r->parse.path_start,
+        &r->parse.args_start,    &r->parse.header_name_start, &r->parse.header_name_end,
+        &r->parse.header_start,  &r->parse.header_end};
     for (size_t i = 0; i < ptc_nelems(ptrs); i++) {
         if (*ptrs[i] && *ptrs[i] >= from && *ptrs[i] <= old->last) {
             *ptrs[i] += delta;
@@ -395,8 +397,8 @@ http_process_request_line(ptc_event_t *rev)
             ptc_log_error(PTC_LOG_INFO, c->log, 0, "client sent invalid request line: %s",
                           r->parse.error ? r->parse.error : "malformed");
             r->request_line.data = r->parse.request_start;
-            ptc_http_finalize_status(r, r->parse.error_status ? (unsigned)r->parse.error_status
-                                                              : 400);
+            ptc_http_finalize_status(r,
+                                     r->parse.error_status ? (unsigned)r->parse.error_status : 400);
             return;
         }
         /* PTC_AGAIN: the parser consumed everything */
@@ -435,7 +437,8 @@ http_process_request_headers(ptc_event_t *rev)
             ptc_log_debug(c->log, "http header: \"%.*s: %.*s\"",
                           (int)(r->parse.header_name_end - r->parse.header_name_start),
                           r->parse.header_name_start,
-                          (int)(r->parse.header_end - r->parse.header_start), r->parse.header_start);
+                          (int)(r->parse.header_end - r->parse.header_start),
+                          r->parse.header_start);
             if (ptc_http_request_header(r, cscf) != PTC_OK) {
                 return; /* finalized */
             }

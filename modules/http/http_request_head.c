@@ -15,7 +15,10 @@ typedef struct {
     bool unique;   /* a second one is a 400 */
 } http_known_t;
 
-#define KH(n, f, u) {n, offsetof(ptc_http_headers_in_t, f), u}
+#define KH(n, f, u)                                                                                \
+    {                                                                                              \
+        n, offsetof(ptc_http_headers_in_t, f), u                                                   \
+    }
 static const http_known_t http_known[] = {
     KH("host", host, true),
     KH("connection", connection, false),

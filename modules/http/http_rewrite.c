@@ -7,7 +7,7 @@
 #include "core/ptc_pool.h"
 
 typedef struct {
-    unsigned code; /* 0: no return here */
+    unsigned code;                  /* 0: no return here */
     ptc_http_complex_value_t *text; /* body text or redirect URL, NULL if none */
 } rewrite_loc_conf_t;
 

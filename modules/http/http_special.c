@@ -67,8 +67,8 @@ http_location_content_phase(ptc_http_request_t *r)
 static int
 http_not_found_phase(ptc_http_request_t *r)
 {
-    ptc_http_finalize_status(r, r->method == PTC_HTTP_GET || r->method == PTC_HTTP_HEAD ? 404
-                                                                                        : 405);
+    ptc_http_finalize_status(r,
+                             r->method == PTC_HTTP_GET || r->method == PTC_HTTP_HEAD ? 404 : 405);
     return PTC_DONE;
 }
 
@@ -249,8 +249,9 @@ static void
 http_restart(ptc_http_request_t *r)
 {
     if (--r->uri_changes == 0) {
-        ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "rewrite or internal redirection cycle "
-                                                 "while internally redirecting to \"%.*s\"",
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0,
+                      "rewrite or internal redirection cycle "
+                      "while internally redirecting to \"%.*s\"",
                       PTC_STR_ARG(r->uri));
         r->error_page = 1;
         ptc_http_finalize_status(r, 500);

@@ -479,14 +479,14 @@ typedef struct {
 /* nginx-internal statuses are sent as 400: the title names the cause, the
  * heading says "400 Bad Request" and a line below repeats the cause. */
 #define HTTP_PAGE_400(msg, footer)                                                                 \
-    ptc_string("<html>\r\n<head><title>400 " msg "</title></head>\r\n<body>\r\n"                  \
-               "<center><h1>400 Bad Request</h1></center>\r\n<center>" msg "</center>\r\n"       \
+    ptc_string("<html>\r\n<head><title>400 " msg "</title></head>\r\n<body>\r\n"                   \
+               "<center><h1>400 Bad Request</h1></center>\r\n<center>" msg "</center>\r\n"         \
                "<hr><center>" footer "</center>\r\n</body>\r\n</html>\r\n")
 
 #define HTTP_STATUS_400(code, text, msg)                                                           \
     {                                                                                              \
-        code, text, HTTP_LINE("400", "Bad Request"),                                               \
-            HTTP_PAGE_400(msg, PTC_NAME "/" PTC_VERSION), HTTP_PAGE_400(msg, PTC_NAME)             \
+        code, text, HTTP_LINE("400", "Bad Request"), HTTP_PAGE_400(msg, PTC_NAME "/" PTC_VERSION), \
+            HTTP_PAGE_400(msg, PTC_NAME)                                                           \
     }
 
 static const http_status_t http_statuses[] = {

@@ -421,7 +421,8 @@ ptc_http_regex_names_register(ptc_conf_t *cf, const void *regex)
             return PTC_ERROR;
         }
         if (ptc_http_add_variable(cf, copy, vars_named_capture, (uintptr_t)copy,
-                                  PTC_HTTP_VAR_NOCACHEABLE | PTC_HTTP_VAR_CHANGEABLE) < 0) {
+                                  PTC_HTTP_VAR_NOCACHEABLE | PTC_HTTP_VAR_CHANGEABLE)
+            < 0) {
             return PTC_ERROR;
         }
     }

@@ -260,8 +260,8 @@ var_addr(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t local)
         return PTC_ERROR;
     }
     v->value.data = p;
-    v->value.len = ptc_sockaddr_text((struct sockaddr *)&c->local_sockaddr, c->local_socklen, p,
-                                     64, false);
+    v->value.len =
+        ptc_sockaddr_text((struct sockaddr *)&c->local_sockaddr, c->local_socklen, p, 64, false);
     v->valid = 1;
     return PTC_OK;
 }
@@ -290,7 +290,8 @@ var_port(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t local)
     if (local && ptc_conn_local_sockaddr(c) != PTC_OK) {
         return PTC_ERROR;
     }
-    const struct sockaddr *sa = (const struct sockaddr *)(local ? &c->local_sockaddr : &c->sockaddr);
+    const struct sockaddr *sa =
+        (const struct sockaddr *)(local ? &c->local_sockaddr : &c->sockaddr);
     if (sa->sa_family == AF_UNIX) {
         v->value.len = 0;
         v->valid = 1;
@@ -310,8 +311,9 @@ static int
 var_is_args(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
 {
     ptc_str_t q = ptc_string("?"), e = ptc_string("");
-    VAR_SET(v, r->args.len || (r->args.data && r->unparsed_uri.len
-                                   && memchr(r->unparsed_uri.data, '?', r->unparsed_uri.len))
+    VAR_SET(v, r->args.len
+                       || (r->args.data && r->unparsed_uri.len
+                           && memchr(r->unparsed_uri.data, '?', r->unparsed_uri.len))
                    ? q
                    : e);
     return PTC_OK;
@@ -373,8 +375,8 @@ var_msec(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
         return PTC_ERROR;
     }
     v->value.data = p;
-    v->value.len = (size_t)snprintf((char *)p, 32, "%lld.%03u", (long long)ptc_time_sec,
-                                    ptc_time_msec_part);
+    v->value.len =
+        (size_t)snprintf((char *)p, 32, "%lld.%03u", (long long)ptc_time_sec, ptc_time_msec_part);
     v->valid = 1;
     return PTC_OK;
 }
@@ -383,9 +385,8 @@ static int
 var_time_cached(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t which)
 {
     ptc_str_t *src = which ? &ptc_cached_http_log_iso8601 : &ptc_cached_http_log_time;
-    return ptc_str_dup(r->pool, &v->value, src->data, src->len) == PTC_OK
-               ? (v->valid = 1, PTC_OK)
-               : PTC_ERROR;
+    return ptc_str_dup(r->pool, &v->value, src->data, src->len) == PTC_OK ? (v->valid = 1, PTC_OK)
+                                                                          : PTC_ERROR;
 }
 
 static int
@@ -518,7 +519,7 @@ var_request_id(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t da
 
 #define R_OFF(f) offsetof(ptc_http_request_t, f)
 #define H_OFF(f) offsetof(ptc_http_headers_in_t, f)
-#define NC PTC_HTTP_VAR_NOCACHEABLE
+#define NC       PTC_HTTP_VAR_NOCACHEABLE
 
 static const ptc_http_variable_def_t core_vars[] = {
     {"host", var_host, 0, 0},

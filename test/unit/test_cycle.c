@@ -15,9 +15,9 @@
 
 void suite_conf(void);
 
-static char cyc_dir[64];       /* the prefix, without the trailing '/' */
-static char cyc_prefix[80];    /* with it */
-static char cyc_conf[128];     /* the main config file */
+static char cyc_dir[64];    /* the prefix, without the trailing '/' */
+static char cyc_prefix[80]; /* with it */
+static char cyc_conf[128];  /* the main config file */
 static char cyc_err[1024];
 static char cyc_want[1024];
 
@@ -122,8 +122,7 @@ TEST(conf_unknown_and_misplaced)
     ASSERT_TRUE(cyc_setup());
     ASSERT_CONF_FAILS("daemon off;\nfoo on;\n", "unknown directive \"foo\"", 2);
     ASSERT_CONF_FAILS("\n\nlisten 80;\n", "\"listen\" directive is not allowed here", 3);
-    ASSERT_CONF_FAILS("events {\n daemon off;\n}\n", "\"daemon\" directive is not allowed here",
-                      2);
+    ASSERT_CONF_FAILS("events {\n daemon off;\n}\n", "\"daemon\" directive is not allowed here", 2);
     ASSERT_CONF_FAILS("events {\n  bogus;\n}\n", "unknown directive \"bogus\"", 2);
     ASSERT_CONF_FAILS("worker_connections 10;\n",
                       "\"worker_connections\" directive is not allowed here", 1);
@@ -159,9 +158,9 @@ TEST(conf_bad_values)
     ASSERT_CONF_FAILS("events { worker_connections 1; }\n",
                       "value must be between 2 and 16777216 in \"worker_connections\" directive",
                       1);
-    ASSERT_CONF_FAILS("daemon maybe;\n",
-                      "invalid value \"maybe\" in \"daemon\" directive, it must be \"on\" or \"off\"",
-                      1);
+    ASSERT_CONF_FAILS(
+        "daemon maybe;\n",
+        "invalid value \"maybe\" in \"daemon\" directive, it must be \"on\" or \"off\"", 1);
     ASSERT_CONF_FAILS("events { multi_accept yes; }\n",
                       "invalid value \"yes\" in \"multi_accept\" directive, it must be \"on\" or "
                       "\"off\"",
@@ -197,8 +196,8 @@ TEST(conf_block_shape)
     ASSERT_CONF_FAILS("events;\n", "directive \"events\" has no opening \"{\"", 1);
     ASSERT_CONF_FAILS("daemon on { }\n", "directive \"daemon\" is not terminated by \";\"", 1);
     ASSERT_CONF_FAILS("http;\n", "directive \"http\" has no opening \"{\"", 1);
-    ASSERT_CONF_FAILS("events {\n worker_connections 10;\n", "unexpected end of file, expecting \"}\"",
-                      3);
+    ASSERT_CONF_FAILS("events {\n worker_connections 10;\n",
+                      "unexpected end of file, expecting \"}\"", 3);
     ASSERT_CONF_FAILS("daemon off;\n}\n", "unexpected \"}\"", 2);
     cyc_rmdir();
 }
@@ -215,8 +214,8 @@ TEST(conf_include)
     ASSERT_TRUE(cyc_write("inc.conf", "\nmaster_process off;\nmaster_process on;\n"));
     ptc_cycle_t *cycle = cyc_create("include inc.conf;\n", NULL);
     ASSERT_NULL(cycle);
-    snprintf(cyc_want, sizeof(cyc_want), "\"master_process\" directive is duplicate in %s/inc.conf:3",
-             cyc_dir);
+    snprintf(cyc_want, sizeof(cyc_want),
+             "\"master_process\" directive is duplicate in %s/inc.conf:3", cyc_dir);
     ASSERT_STR_EQ(cyc_err, cyc_want);
     /* and a good one is applied in place */
     ASSERT_TRUE(cyc_write("inc.conf", "worker_processes 7;\n"));

@@ -12,12 +12,12 @@
 
 void suite_event(void);
 
-#define EV_N 64
+#define EV_N   64
 #define EV_FAR 4
 
 static ptc_event_t ev_timers[EV_N], ev_far[EV_FAR], ev_posted[4];
-static int ev_order[EV_N * 2];         /* ids in the order handlers ran */
-static ptc_msec_t ev_fired_at[EV_N];   /* ptc_current_msec when each ran */
+static int ev_order[EV_N * 2];       /* ids in the order handlers ran */
+static ptc_msec_t ev_fired_at[EV_N]; /* ptc_current_msec when each ran */
 static size_t ev_fired;
 
 /* Handlers record ev->data (an id) in ev_order. */

@@ -164,21 +164,27 @@ TEST(log_line_format)
 {
     ASSERT_TRUE(tm_log_open());
     ptc_open_file_t file = {.fd = tm_log_fd, .path = tm_log_path};
-    ptc_log_t log = {.level = PTC_LOG_ERR, .file = &file, .connection = 7,
-                     .action = "testing", .handler = tm_log_ctx};
+    ptc_log_t log = {.level = PTC_LOG_ERR,
+                     .file = &file,
+                     .connection = 7,
+                     .action = "testing",
+                     .handler = tm_log_ctx};
     ptc_time_update();
     errno = EBADF;
     ptc_log_error(PTC_LOG_ERR, &log, ENOENT, "boom");
     ASSERT_INT_EQ(errno, EBADF); /* errno is preserved */
     char buf[8192], want[256];
     size_t n = tm_log_read(buf, sizeof(buf));
-    ASSERT_TRUE(tm_matches((u_char *)buf, n, "^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:"
-                                             "[0-9]{2} \\[error\\] [0-9]+#[0-9]+: \\*7 boom "
-                                             "\\(2: No such file or directory\\) while testing, "
-                                             "ctx\n$"));
+    ASSERT_TRUE(tm_matches((u_char *)buf, n,
+                           "^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:"
+                           "[0-9]{2} \\[error\\] [0-9]+#[0-9]+: \\*7 boom "
+                           "\\(2: No such file or directory\\) while testing, "
+                           "ctx\n$"));
     int pid = (int)getpid();
-    snprintf(want, sizeof(want), " [error] %d#%d: *7 boom (2: No such file or directory) while "
-                                 "testing, ctx\n", pid, pid);
+    snprintf(want, sizeof(want),
+             " [error] %d#%d: *7 boom (2: No such file or directory) while "
+             "testing, ctx\n",
+             pid, pid);
     ASSERT_TRUE(n > 19);
     ASSERT_STR_EQ(buf + 19, want);
     tm_log_close();
@@ -246,8 +252,11 @@ TEST(log_truncates_long_messages)
 {
     ASSERT_TRUE(tm_log_open());
     ptc_open_file_t file = {.fd = tm_log_fd, .path = tm_log_path};
-    ptc_log_t log = {.level = PTC_LOG_ERR, .file = &file, .connection = 3,
-                     .action = "reading", .handler = tm_log_ctx};
+    ptc_log_t log = {.level = PTC_LOG_ERR,
+                     .file = &file,
+                     .connection = 3,
+                     .action = "reading",
+                     .handler = tm_log_ctx};
     char *big = malloc(10001);
     ASSERT_NOT_NULL(big);
     memset(big, 'x', 10000);
@@ -277,7 +286,7 @@ TEST(log_truncates_long_messages)
 
 TEST(log_level_names)
 {
-    static const char *const names[] = {"emerg", "alert", "crit", "error",
+    static const char *const names[] = {"emerg", "alert",  "crit", "error",
                                         "warn",  "notice", "info", "debug"};
     for (unsigned i = 0; i < ptc_nelems(names); i++) {
         ptc_str_t s = {strlen(names[i]), (u_char *)names[i]};

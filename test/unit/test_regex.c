@@ -39,7 +39,8 @@ TEST(regex_compile_errors)
     /* the pattern need not be NUL-terminated */
     ptc_str_t p = {2, (u_char *)"a)bc"};
     ASSERT_NULL(ptc_regex_compile(pool, &p, 0, re_err, sizeof(re_err)));
-    ASSERT_STR_EQ(re_err, "pcre2_compile() failed: unmatched closing parenthesis in \"a)\" at \")\"");
+    ASSERT_STR_EQ(re_err,
+                  "pcre2_compile() failed: unmatched closing parenthesis in \"a)\" at \")\"");
     ptc_pool_destroy(pool);
 }
 

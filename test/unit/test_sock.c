@@ -38,8 +38,8 @@ static const char *
 sock_host(void)
 {
     static char buf[256];
-    size_t n = ptc_sockaddr_text((struct sockaddr *)&sock_sa, sock_len, (u_char *)buf,
-                                 sizeof(buf), false);
+    size_t n =
+        ptc_sockaddr_text((struct sockaddr *)&sock_sa, sock_len, (u_char *)buf, sizeof(buf), false);
     buf[n] = '\0';
     return buf;
 }
@@ -232,8 +232,8 @@ TEST(sock_eq)
     const char *err;
     ptc_str_t t1 = ptc_string("127.0.0.1:80"), t2 = ptc_string("localhost:80"),
               t3 = ptc_string("127.0.0.1:81"), t4 = ptc_string("127.0.0.2:80"),
-              t5 = ptc_string("[::1]:80"), t6 = ptc_string("[0::1]:80"),
-              t7 = ptc_string("unix:/a"), t8 = ptc_string("unix:/b"), t9 = ptc_string("unix:/a");
+              t5 = ptc_string("[::1]:80"), t6 = ptc_string("[0::1]:80"), t7 = ptc_string("unix:/a"),
+              t8 = ptc_string("unix:/b"), t9 = ptc_string("unix:/a");
     struct sockaddr *pa = (struct sockaddr *)&a, *pb = (struct sockaddr *)&b;
 
     ASSERT_INT_EQ(ptc_sockaddr_parse(&t1, 0, &a, &alen, &err), PTC_OK);
