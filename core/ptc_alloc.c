@@ -50,6 +50,15 @@ ptc_free(void *p)
     free(p);
 }
 
+#ifdef PTC_DEBUG
+void
+ptc_assert_fail(const char *expr, const char *file, int line)
+{
+    fprintf(stderr, PTC_NAME ": assertion \"%s\" failed at %s:%d\n", expr, file, line);
+    abort();
+}
+#endif
+
 void *
 ptc_memalign(size_t alignment, size_t size)
 {

@@ -267,6 +267,11 @@ events_set_connections(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 static const char *
 events_block(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
+    ptc_events_conf_t *ec = ptc_cycle_events_conf(cf->cycle);
+    if (ec->seen) {
+        return "is duplicate";
+    }
+    ec->seen = true;
     if (ptc_conf_walk(cf, cf->node, PTC_CTX_EVENTS, cf->ctx) != PTC_OK) {
         return PTC_CONF_ERROR;
     }
@@ -362,6 +367,11 @@ cycle_init_confs(ptc_cycle_t *cycle, ptc_conf_t *cf)
         }
     }
     ptc_core_conf_t *cc = ptc_cycle_core_conf(cycle);
+    if (!ptc_cycle_events_conf(cycle)->seen) {
+        snprintf(cf->errbuf, cf->errlen, "no \"events\" section in configuration");
+        cf->failed = true;
+        return PTC_ERROR;
+    }
     cc->pid_path = ptc_conf_full_path(cf, &cc->pid, false);
     ptc_cycle_main_log(cf);
     return PTC_OK;

@@ -70,6 +70,7 @@ typedef struct {
     int64_t connections;
     int multi_accept;
     int accept_mutex;
+    bool seen; /* an events {} block was given (nginx requires one) */
 } ptc_events_conf_t;
 
 extern ptc_module_t ptc_core_module;

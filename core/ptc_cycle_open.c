@@ -126,6 +126,7 @@ cycle_find_old_listen(ptc_cycle_t *old, const ptc_listen_t *l)
     for (size_t i = 0; i < old->listening.nelts; i++) {
         ptc_listen_t *o = ols[i];
         if (o->fd != -1 && !o->keep && o->worker == l->worker && o->reuseport == l->reuseport
+            && o->so_keepalive == l->so_keepalive
             && ptc_sockaddr_eq((struct sockaddr *)&o->sockaddr, o->socklen,
                                (const struct sockaddr *)&l->sockaddr, l->socklen)) {
             return o;
@@ -149,6 +150,9 @@ cycle_bind(ptc_listen_t *l, ptc_conf_t *cf)
         goto failed;
     }
     if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1) {
+        goto failed;
+    }
+    if (l->so_keepalive && setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) == -1) {
         goto failed;
     }
     if (l->rcvbuf != -1) {

@@ -130,6 +130,7 @@ ptc_event_del_timer(ptc_event_t *ev)
         return;
     }
     size_t i = (size_t)ev->timer_index;
+    ptc_assert(i < timer_n && timer_heap[i] == ev);
     timer_n--;
     if (i != timer_n) {
         timer_heap[i] = timer_heap[timer_n];

@@ -126,8 +126,15 @@ main_version(const main_opts_t *o)
     fprintf(stderr, "built by %s\n", PTC_CC_NAME);
     fprintf(stderr, "built with OpenSSL %s\n", PTC_OPENSSL_VERSION);
     fprintf(stderr, "TLS SNI support enabled\n");
-    fprintf(stderr, "configure arguments: --prefix=%s%s%s %s\n", PTC_PREFIX,
-            PTC_CONFIGURE_ARGS[0] ? " " : "", PTC_CONFIGURE_ARGS, PTC_MODULE_SWITCHES);
+    /* the arguments as given, with the prefix shown when it was the default
+     * (the compiled-in prefix ends with '/', which -V leaves out) */
+    if (strstr(PTC_CONFIGURE_ARGS, "--prefix=") == NULL) {
+        fprintf(stderr, "configure arguments: --prefix=%.*s%s%s %s\n",
+                (int)sizeof(PTC_PREFIX) - 2, PTC_PREFIX, PTC_CONFIGURE_ARGS[0] ? " " : "",
+                PTC_CONFIGURE_ARGS, PTC_MODULE_SWITCHES);
+    } else {
+        fprintf(stderr, "configure arguments: %s %s\n", PTC_CONFIGURE_ARGS, PTC_MODULE_SWITCHES);
+    }
 }
 
 /* Lives as long as the process: the paths given on the command line. */
@@ -275,11 +282,13 @@ main(int argc, char **argv)
         .prefix = prefix,
         .conf_file = main_abs(prefix, o.conf ? o.conf : PTC_CONF_PATH),
         .conf_param = o.param,
-        .error_log = o.errlog ? main_abs(prefix, o.errlog) : NULL,
+        .error_log = o.errlog == NULL              ? NULL
+                     : strcmp(o.errlog, "stderr") == 0 ? "stderr"
+                                                       : main_abs(prefix, o.errlog),
         .test_only = o.test || o.signal,
         .dump = o.dump,
     };
-    if (pp.error_log) {
+    if (pp.error_log && strcmp(pp.error_log, "stderr") != 0) {
         static ptc_open_file_t startup;
         startup.fd = open(pp.error_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         startup.path = (char *)pp.error_log;

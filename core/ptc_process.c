@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -168,6 +169,11 @@ process_reap(ptc_cycle_t *cycle, bool stopping)
                               WEXITSTATUS(status));
             }
             bool fatal = WIFEXITED(status) && WEXITSTATUS(status) == 2;
+            if (fatal && !w->exiting) {
+                ptc_log_error(PTC_LOG_ALERT, cycle->log, 0,
+                              "worker process %d could not start and is not respawned",
+                              (int)pid);
+            }
             if (!w->exiting && !stopping && !fatal && w->generation == process_generation) {
                 process_spawn(cycle, w->slot);
             }
@@ -185,6 +191,9 @@ process_close_listeners(ptc_cycle_t *cycle)
         if (ls[i]->fd != -1) {
             close(ls[i]->fd);
             ls[i]->fd = -1;
+            if (ls[i]->sockaddr.ss_family == AF_UNIX) {
+                unlink(((struct sockaddr_un *)&ls[i]->sockaddr)->sun_path);
+            }
         }
     }
 }

@@ -35,6 +35,14 @@ typedef struct ptc_listen_s ptc_listen_t;
 #define ptc_nelems(a)   (sizeof(a) / sizeof((a)[0]))
 #define ptc_align(n, a) (((n) + ((a)-1)) & ~((uintptr_t)(a)-1))
 
+/* Programmer errors, checked in --with-debug builds (never for input). */
+#ifdef PTC_DEBUG
+void ptc_assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
+#define ptc_assert(e) ((e) ? (void)0 : ptc_assert_fail(#e, __FILE__, __LINE__))
+#else
+#define ptc_assert(e) ((void)0)
+#endif
+
 #define PTC_VERSION "0.1.0"
 #define PTC_NAME    "portico"
 

@@ -10,4 +10,8 @@ cp conf/portico.conf conf/mime.types "$demo/conf/"
 cp conf/html/index.html "$demo/html/"
 echo "Portico demo: http://127.0.0.1:8080/ (origins on :8081 and :8082)"
 echo "Ctrl-C stops it; logs are in $demo/logs/"
-exec ./objs/portico -p "$(pwd)/$demo/" -c conf/portico.conf -g "daemon off;"
+# As root, workers would run as "nobody" and could not read a checkout in a
+# private home directory: the demo keeps them as the invoking user.
+global="daemon off;"
+[ "$(id -u)" = 0 ] && global="$global user root;"
+exec ./objs/portico -p "$(pwd)/$demo/" -c conf/portico.conf -g "$global"

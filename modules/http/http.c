@@ -405,6 +405,7 @@ http_add_port(ptc_conf_t *cf, ptc_http_core_main_conf_t *cmcf, ptc_http_listen_o
     l->rcvbuf = bindopt->rcvbuf;
     l->sndbuf = bindopt->sndbuf;
     l->reuseport = bindopt->reuseport;
+    l->so_keepalive = bindopt->so_keepalive;
     l->wildcard = bindopt->wildcard;
     l->pool_size = 512;
     l->log = ptc_cycle_main_log(cf);

@@ -280,7 +280,13 @@ core_merge_loc(ptc_conf_t *cf, void *parent, void *child)
         conf->root = prev->root;
         conf->root_cv = prev->root_cv;
         if (conf->root.data == NULL) {
-            ptc_str_set(&conf->root, "html");
+            ptc_str_t def = ptc_string("html");
+            char *full = ptc_conf_full_path(cf, &def, false);
+            if (full == NULL) {
+                return "out of memory";
+            }
+            conf->root.data = (u_char *)full;
+            conf->root.len = strlen(full);
             conf->root_cv = NULL;
         }
     }
@@ -405,14 +411,25 @@ core_listen_param(ptc_conf_t *cf, ptc_http_listen_opt_t *lo, const ptc_str_t *a)
         lo->default_server = 1;
     } else if (ptc_str_eq_c(a, "reuseport")) {
         lo->reuseport = 1;
-    } else if (ptc_str_eq_c(a, "ssl")) {
-        lo->ssl = 1;
-    } else if (ptc_str_eq_c(a, "proxy_protocol")) {
-        lo->proxy_protocol = 1;
-    } else if (ptc_str_eq_c(a, "bind") || ptc_str_eq_c(a, "deferred") || ptc_str_eq_c(a, "http2")
-               || ptc_str_eq_c(a, "fastopen")
-               || (a->len > 12 && memcmp(a->data, "so_keepalive", 12) == 0)
-               || (a->len > 10 && memcmp(a->data, "ipv6only=", 9) == 0)) {
+    } else if (ptc_str_eq_c(a, "ssl") || ptc_str_eq_c(a, "proxy_protocol")
+               || ptc_str_eq_c(a, "http2")) {
+        /* refusing beats silently serving plain HTTP where TLS was asked for */
+        return ptc_conf_error(cf, "the \"" PTC_STR_FMT "\" parameter of \"listen\" is not "
+                                  "supported by this build",
+                              PTC_STR_ARG(*a));
+    } else if (a->len > 13 && memcmp(a->data, "so_keepalive=", 13) == 0) {
+        ptc_str_t v = {a->len - 13, a->data + 13};
+        if (ptc_str_eq_c(&v, "on")) {
+            lo->so_keepalive = 1;
+        } else if (!ptc_str_eq_c(&v, "off")) {
+            return ptc_conf_error(cf, "invalid so_keepalive value: \"" PTC_STR_FMT "\"",
+                                  PTC_STR_ARG(*a));
+        }
+    } else if (ptc_str_eq_c(a, "bind") || ptc_str_eq_c(a, "deferred")
+               || (a->len > 9 && memcmp(a->data, "fastopen=", 9) == 0)
+               || (a->len > 9 && memcmp(a->data, "ipv6only=", 9) == 0)) {
+        /* accepted: every address is bound on its own when needed, IPv6
+         * sockets are always v6only, TFO and deferred accept are not used */
         lo->bind = lo->bind || ptc_str_eq_c(a, "bind");
     } else if (a->len > 8 && memcmp(a->data, "backlog=", 8) == 0) {
         int64_t v = ptc_atoi(a->data + 8, a->len - 8);
@@ -495,6 +512,9 @@ core_server_name(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
             sn->regex = ptc_regex_compile(cf->pool, &pat, PTC_REGEX_CASELESS, err, sizeof(err));
             if (sn->regex == NULL) {
                 return ptc_conf_error(cf, "%s", err);
+            }
+            if (ptc_http_regex_names_register(cf, sn->regex) != PTC_OK) {
+                return PTC_CONF_ERROR;
             }
             continue;
         }
@@ -678,6 +698,9 @@ core_root(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
         if (clcf->root_cv == NULL) {
             return PTC_CONF_ERROR;
         }
+        /* a relative result is taken from the prefix at request time */
+        clcf->root_prefix.data = (u_char *)cf->prefix;
+        clcf->root_prefix.len = strlen(cf->prefix);
     } else if (v.data[0] != '/') {
         char *full = ptc_conf_full_path(cf, &v, false);
         if (full == NULL) {

@@ -67,6 +67,7 @@ typedef struct {
     unsigned proxy_protocol : 1;
     unsigned wildcard : 1;
     unsigned bind : 1;
+    unsigned so_keepalive : 1;
     const char *file;
     unsigned line;
 } ptc_http_listen_opt_t;
@@ -103,6 +104,7 @@ struct ptc_http_core_loc_conf_s {
 
     ptc_str_t root; /* root or alias path (may contain variables) */
     ptc_http_complex_value_t *root_cv;
+    ptc_str_t root_prefix;    /* for a root_cv that evaluates to a relative path */
     bool alias;
     ptc_array_t *index;       /* ptc_http_complex_value_t *; UNSET_PTR when unset */
     ptc_array_t *error_pages; /* ptc_http_error_page_t; UNSET_PTR when unset */

@@ -220,12 +220,19 @@ ptc_http_map_uri_to_path(ptc_http_request_t *r, ptc_str_t *path, size_t reserve)
     } else if (clcf->alias) {
         uri.len = 0; /* regex alias: the alias is the whole path (with captures) */
     }
-    size_t len = root.len + uri.len;
+    ptc_str_t pre = ptc_null_string;
+    if (clcf->root_cv && (root.len == 0 || root.data[0] != '/')) {
+        pre = clcf->root_prefix;
+    }
+    size_t len = pre.len + root.len + uri.len;
     u_char *p = ptc_pnalloc(r->pool, len + reserve + 1);
     if (p == NULL) {
         return PTC_ERROR;
     }
     path->data = p;
+    if (pre.len) {
+        p = ptc_cpymem(p, pre.data, pre.len);
+    }
     p = ptc_cpymem(p, root.data, root.len);
     if (uri.len) {
         p = ptc_cpymem(p, uri.data, uri.len);

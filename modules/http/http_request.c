@@ -698,7 +698,8 @@ ptc_http_request_done(ptc_http_request_t *r)
         http_set_keepalive(r);
         return;
     }
-    if (r->lingering_close && ptc_http_core_loc(r)->lingering_close) {
+    int linger = ptc_http_core_loc(r)->lingering_close;
+    if ((r->lingering_close && linger) || linger == 2) {
         http_lingering_close(r);
         return;
     }

@@ -129,6 +129,9 @@ def test_bind_error_names_the_address(ptc):
     ("server { listen 127.0.0.1:%PORT% bogus; }", r'invalid parameter "bogus" in \S+:3'),
     ("server { listen 127.0.0.1:99999; }", r'invalid port in "127\.0\.0\.1:99999" of the '
                                            r'"listen" directive in \S+:3'),
+    pytest.param("server { listen 127.0.0.1:%PORT% ssl; }",
+                 r'the "ssl" parameter of "listen" is not supported by this build in \S+:3',
+                 marks=pytest.mark.portico_only),
 ])
 def test_listen_errors(ptc, conf, message):
     srv = ptc.prepare(raw="events {}\nhttp {\n" + conf + "\n}\n")
@@ -162,3 +165,18 @@ def test_daemon_on_detaches_and_serves(ptc):
                        cwd=srv.prefix, timeout=10)
     assert srv.wait_for(lambda: not pid_alive(pid))
     assert not pid_file.exists()
+
+
+def test_missing_events_block_is_an_error(ptc):
+    srv = ptc.prepare(raw="http { server { listen 127.0.0.1:%PORT%; } }\n")
+    r = srv.cli("-t")
+    assert r.returncode == 1
+    assert 'no "events" section in configuration' in r.stderr, r.stderr
+
+
+def test_default_root_is_html_under_the_prefix(ptc):
+    """Without any root the files come from PREFIX/html, wherever the
+    server was started from."""
+    srv = ptc.start("server { listen 127.0.0.1:%PORT%; }", files={"html/x.txt": "in prefix\n"},
+                    cwd="/")
+    assert srv.get("/x.txt").body == b"in prefix\n"

@@ -20,6 +20,7 @@ static char cyc_prefix[80]; /* with it */
 static char cyc_conf[128];  /* the main config file */
 static char cyc_err[1024];
 static char cyc_want[1024];
+static ptc_cycle_t *cyc_live; /* the last cycle built, destroyed by the next */
 
 static int
 cyc_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -28,8 +29,20 @@ cyc_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 }
 
 static void
+cyc_destroy(void)
+{
+    if (cyc_live != NULL) {
+        ptc_cycle_destroy(cyc_live, NULL);
+        cyc_live = NULL;
+    }
+}
+
+/* Destroy the live cycle and remove the prefix: every test ends with this,
+ * and the next test's setup repeats it after a failed assertion. */
+static void
 cyc_rmdir(void)
 {
+    cyc_destroy();
     if (cyc_dir[0] != '\0') {
         nftw(cyc_dir, cyc_rm_one, 8, FTW_DEPTH | FTW_PHYS);
         cyc_dir[0] = '\0';
@@ -66,7 +79,8 @@ cyc_write(const char *name, const char *text)
     return fclose(f) == 0;
 }
 
-/* Write `text` as the main config and build a test-only cycle from it. */
+/* Write `text` as the main config and build a test-only cycle from it;
+ * the cycle stays live until the next one or cyc_rmdir(). */
 static ptc_cycle_t *
 cyc_create(const char *text, const char *conf_param)
 {
@@ -80,7 +94,9 @@ cyc_create(const char *text, const char *conf_param)
         .conf_param = conf_param,
         .test_only = true,
     };
-    return ptc_cycle_create(NULL, &params, cyc_err, sizeof(cyc_err));
+    cyc_destroy();
+    cyc_live = ptc_cycle_create(NULL, &params, cyc_err, sizeof(cyc_err));
+    return cyc_live;
 }
 
 /* True when the config fails with exactly "MSG in <conf>:LINE". */
@@ -89,7 +105,6 @@ cyc_fails_at(const char *text, const char *msg, unsigned line)
 {
     ptc_cycle_t *cycle = cyc_create(text, NULL);
     if (cycle != NULL) {
-        ptc_cycle_destroy(cycle, NULL);
         snprintf(cyc_err, sizeof(cyc_err), "(config accepted)");
         return false;
     }
@@ -183,9 +198,8 @@ TEST(conf_duplicates)
     ASSERT_CONF_FAILS("pid a.pid;\npid b.pid;\n", "\"pid\" directive is duplicate", 2);
     ASSERT_CONF_FAILS("events {\n worker_connections 10;\n worker_connections 20;\n}\n",
                       "\"worker_connections\" directive is duplicate", 3);
-    /* a second events block lands in the same conf */
-    ASSERT_CONF_FAILS("events { accept_mutex on; }\nevents {\n accept_mutex off;\n}\n",
-                      "\"accept_mutex\" directive is duplicate", 3);
+    ASSERT_CONF_FAILS("events { accept_mutex on; }\n\nevents {\n accept_mutex off;\n}\n",
+                      "\"events\" directive is duplicate", 3);
     cyc_rmdir();
 }
 
@@ -199,6 +213,21 @@ TEST(conf_block_shape)
     ASSERT_CONF_FAILS("events {\n worker_connections 10;\n",
                       "unexpected end of file, expecting \"}\"", 3);
     ASSERT_CONF_FAILS("daemon off;\n}\n", "unexpected \"}\"", 2);
+    cyc_rmdir();
+}
+
+TEST(conf_events_required)
+{
+    cyc_modules();
+    ASSERT_TRUE(cyc_setup());
+    /* as in nginx: a whole-config error, with no file:line */
+    ASSERT_NULL(cyc_create("daemon off;\n", NULL));
+    ASSERT_STR_EQ(cyc_err, "no \"events\" section in configuration");
+    /* -g may give it; then the file's block is the duplicate */
+    ASSERT_NOT_NULL(cyc_create("", "events { }"));
+    ASSERT_NULL(cyc_create("\nevents {}\n", "events { }"));
+    snprintf(cyc_want, sizeof(cyc_want), "\"events\" directive is duplicate in %s:2", cyc_conf);
+    ASSERT_STR_EQ(cyc_err, cyc_want);
     cyc_rmdir();
 }
 
@@ -219,10 +248,9 @@ TEST(conf_include)
     ASSERT_STR_EQ(cyc_err, cyc_want);
     /* and a good one is applied in place */
     ASSERT_TRUE(cyc_write("inc.conf", "worker_processes 7;\n"));
-    cycle = cyc_create("daemon off;\ninclude inc.conf;\n", NULL);
+    cycle = cyc_create("daemon off;\ninclude inc.conf;\nevents { }\n", NULL);
     ASSERT_NOT_NULL(cycle);
     ASSERT_INT_EQ(ptc_cycle_core_conf(cycle)->worker_processes, 7);
-    ptc_cycle_destroy(cycle, NULL);
     cyc_rmdir();
 }
 
@@ -236,12 +264,11 @@ TEST(conf_command_line_params)
     snprintf(cyc_want, sizeof(cyc_want), "\"worker_processes\" directive is duplicate in %s:2",
              cyc_conf);
     ASSERT_STR_EQ(cyc_err, cyc_want);
-    cycle = cyc_create("daemon off;\n", "worker_processes 3; master_process off;");
+    cycle = cyc_create("daemon off;\nevents { }\n", "worker_processes 3; master_process off;");
     ASSERT_NOT_NULL(cycle);
     ASSERT_INT_EQ(ptc_cycle_core_conf(cycle)->worker_processes, 3);
     ASSERT_INT_EQ(ptc_cycle_core_conf(cycle)->master, 0);
     ASSERT_INT_EQ(ptc_cycle_core_conf(cycle)->daemon, 0);
-    ptc_cycle_destroy(cycle, NULL);
     /* errors in -g name the command line */
     cycle = cyc_create("daemon off;\n", "bogus 1;");
     ASSERT_NULL(cycle);
@@ -256,7 +283,7 @@ TEST(conf_core_defaults)
 {
     cyc_modules();
     ASSERT_TRUE(cyc_setup());
-    ptc_cycle_t *cycle = cyc_create("# nothing\n", NULL);
+    ptc_cycle_t *cycle = cyc_create("# only the required block\nevents {\n}\n", NULL);
     ASSERT_NOT_NULL(cycle);
     ptc_core_conf_t *cc = ptc_cycle_core_conf(cycle);
     ASSERT_INT_EQ(cc->worker_processes, 1);
@@ -278,7 +305,6 @@ TEST(conf_core_defaults)
     ASSERT_STR_EQ(cycle->log->file->path, want);
     ASSERT_TRUE(cycle->log->file->fd > 2);
     ASSERT_INT_EQ(access(want, F_OK), 0);
-    ptc_cycle_destroy(cycle, NULL);
     cyc_rmdir();
 }
 
@@ -308,19 +334,18 @@ TEST(conf_core_explicit)
     snprintf(want, sizeof(want), "%slogs/other.log", cyc_prefix);
     ASSERT_STR_EQ(cycle->log->file->path, want);
     ASSERT_NULL(cycle->log->next);
-    ptc_cycle_destroy(cycle, NULL);
 
-    cycle = cyc_create("worker_processes auto;\npid /var/run/abs.pid;\ndaemon on;\n", NULL);
+    cycle =
+        cyc_create("worker_processes auto;\npid /var/run/abs.pid;\ndaemon on;\nevents {}\n", NULL);
     ASSERT_NOT_NULL(cycle);
     cc = ptc_cycle_core_conf(cycle);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     ASSERT_INT_EQ(cc->worker_processes, ncpu > 0 ? ncpu : 1);
     ASSERT_INT_EQ(cc->daemon, 1);
     ASSERT_STR_EQ(cc->pid_path, "/var/run/abs.pid");
-    ptc_cycle_destroy(cycle, NULL);
 
     /* a log file that cannot be opened fails the config */
-    cycle = cyc_create("error_log nodir/e.log;\n", NULL);
+    cycle = cyc_create("error_log nodir/e.log;\nevents {}\n", NULL);
     ASSERT_NULL(cycle);
     snprintf(want, sizeof(want), "open() \"%snodir/e.log\" failed (2: No such file or directory)",
              cyc_prefix);
@@ -343,13 +368,13 @@ TEST(conf_http_errors)
     ASSERT_CONF_FAILS("http {\n server {\n  listen 127.0.0.1:0;\n }\n}\n",
                       "invalid port in \"127.0.0.1:0\" of the \"listen\" directive", 3);
     /* a good http block passes -t */
-    ptc_cycle_t *cycle = cyc_create("daemon off;\nhttp {\n server {\n  listen 127.0.0.1:1;\n"
-                                    "  server_name *.example.com www.example.* ~^a\\d+$;\n"
-                                    "  location / { }\n  location ~* \\.png$ { }\n"
-                                    "  location = /x { }\n }\n}\n",
-                                    NULL);
+    ptc_cycle_t *cycle =
+        cyc_create("daemon off;\nevents {}\nhttp {\n server {\n  listen 127.0.0.1:1;\n"
+                   "  server_name *.example.com www.example.* ~^a\\d+$;\n"
+                   "  location / { }\n  location ~* \\.png$ { }\n"
+                   "  location = /x { }\n }\n}\n",
+                   NULL);
     ASSERT_NOT_NULL(cycle);
-    ptc_cycle_destroy(cycle, NULL);
     cyc_rmdir();
 }
 
@@ -361,6 +386,7 @@ suite_conf(void)
     RUN(conf_bad_values);
     RUN(conf_duplicates);
     RUN(conf_block_shape);
+    RUN(conf_events_required);
     RUN(conf_include);
     RUN(conf_command_line_params);
     RUN(conf_core_defaults);

@@ -3,6 +3,8 @@
  * order, delete, re-arm, flags, the cancelable count) and posted events.
  * The heap and the posted queue are process-wide, so every test empties
  * them before it returns, even on failure. */
+#include <signal.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "core/ptc_event.h"
@@ -64,19 +66,29 @@ ev_now_real(void)
     return (ptc_msec_t)ts.tv_sec * 1000 + (ptc_msec_t)(ts.tv_nsec / 1000000);
 }
 
+static void
+ev_on_alarm(int sig)
+{
+}
+
 /* Run the loop until `want` handlers ran; false after about a second.
- * Callers make sure a timer is due or an event is posted, else this blocks. */
+ * A 50 ms interval timer interrupts epoll_pwait (EINTR), so a broken heap
+ * that waits for the wrong timer fails the test instead of hanging it. */
 static bool
 ev_run_until(size_t want)
 {
+    struct sigaction sa = {.sa_handler = ev_on_alarm}, old;
+    struct itimerval tick = {{0, 50000}, {0, 50000}}, off = {{0, 0}, {0, 0}};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old);
+    setitimer(ITIMER_REAL, &tick, NULL);
     ptc_msec_t deadline = ev_now_real() + 1000;
-    while (ev_fired < want) {
-        if (ev_now_real() > deadline) {
-            return false;
-        }
+    while (ev_fired < want && ev_now_real() <= deadline) {
         ptc_event_process();
     }
-    return true;
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    return ev_fired >= want;
 }
 
 /* One pass of the loop that returns at once: a posted event forces a zero
