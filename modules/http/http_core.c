@@ -535,7 +535,9 @@ core_server_name(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
         } else if (v.len > 2 && low[v.len - 1] == '*' && low[v.len - 2] == '.') {
             sn->wildcard_tail = true;
             sn->name.len -= 1; /* keep "www.example." as the prefix */
-        } else if (memchr(low, '*', v.len)) {
+        }
+        /* one wildcard, only at an end: "*.a*.com" and "www.a*.*" are errors */
+        if (memchr(sn->name.data, '*', sn->name.len)) {
             return ptc_conf_error(cf, "invalid server name or wildcard \"" PTC_STR_FMT "\"",
                                   PTC_STR_ARG(v));
         }

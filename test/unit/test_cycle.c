@@ -269,6 +269,13 @@ TEST(conf_command_line_params)
     ASSERT_INT_EQ(ptc_cycle_core_conf(cycle)->worker_processes, 3);
     ASSERT_INT_EQ(ptc_cycle_core_conf(cycle)->master, 0);
     ASSERT_INT_EQ(ptc_cycle_core_conf(cycle)->daemon, 0);
+    /* strings from -g live as long as the cycle (ASan catches a stale pool) */
+    cycle = cyc_create("events { }\n", "pid logs/g.pid;");
+    ASSERT_NOT_NULL(cycle);
+    const char *pid = ptc_cycle_core_conf(cycle)->pid_path;
+    ASSERT_TRUE(strlen(pid) > 10 && strcmp(pid + strlen(pid) - 10, "logs/g.pid") == 0);
+    ASSERT_MEM_EQ(ptc_cycle_core_conf(cycle)->pid.data, ptc_cycle_core_conf(cycle)->pid.len,
+                  "logs/g.pid");
     /* errors in -g name the command line */
     cycle = cyc_create("daemon off;\n", "bogus 1;");
     ASSERT_NULL(cycle);
@@ -361,6 +368,10 @@ TEST(conf_http_errors)
                       "pcre2_compile() failed: missing closing parenthesis in \"(\" at \"\"", 4);
     ASSERT_CONF_FAILS("http {\n server {\n  server_name a*b.com;\n }\n}\n",
                       "invalid server name or wildcard \"a*b.com\"", 3);
+    ASSERT_CONF_FAILS("http {\n server {\n  server_name *.a*.com;\n }\n}\n",
+                      "invalid server name or wildcard \"*.a*.com\"", 3);
+    ASSERT_CONF_FAILS("http {\n server {\n  server_name www.a*.*;\n }\n}\n",
+                      "invalid server name or wildcard \"www.a*.*\"", 3);
     ASSERT_CONF_FAILS("http {\n\n unknown_x on;\n}\n", "unknown directive \"unknown_x\"", 3);
     ASSERT_CONF_FAILS("http {\n server {\n  location /a { }\n  location /a { }\n }\n}\n",
                       "duplicate location \"/a\"", 4);
