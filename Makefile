@@ -7,6 +7,8 @@ include objs/config.mk
 endif
 
 CORE_SRCS  := $(filter-out core/ptc_main.c,$(wildcard core/*.c))
+# every .c of an enabled module's folder (the list of folders comes from ./configure)
+MODULE_SRCS := $(foreach d,$(MODULE_DIRS),$(wildcard modules/$(d)/*.c))
 LIB_SRCS   := $(CORE_SRCS) $(MODULE_SRCS) objs/ptc_modules.c
 LIB_OBJS   := $(patsubst %.c,objs/%.o,$(filter-out objs/%,$(LIB_SRCS))) objs/ptc_modules.o
 MAIN_OBJ   := objs/core/ptc_main.o

@@ -94,6 +94,18 @@ void ptc_conn_drain(bool all);
 /* Iterate over in-use slots (for shutdown): calls fn(c) for each. */
 void ptc_conn_foreach(void (*fn)(ptc_conn_t *c));
 
+/* Start a non-blocking TCP (or unix) connection to sa, registered with the
+ * event loop. Returns the connection with *rc = PTC_OK (connected at once)
+ * or PTC_AGAIN (in progress: wait for the write event, then check with
+ * ptc_conn_connect_result); NULL with *rc = PTC_ERROR (logged, errno kept
+ * in *err) or PTC_DECLINED (no free connection slot). The pool is not
+ * created: the caller owns c->pool (may stay NULL). */
+ptc_conn_t *ptc_conn_connect(const struct sockaddr *sa, socklen_t len, ptc_log_t *log, int *rc,
+                             int *err);
+/* After the write event of a connect in progress: PTC_OK or PTC_ERROR with
+ * *err set (ECONNREFUSED, ...). */
+int ptc_conn_connect_result(ptc_conn_t *c, int *err);
+
 /* Plain socket transport. */
 ssize_t ptc_unix_recv(ptc_conn_t *c, u_char *buf, size_t size);
 ssize_t ptc_unix_send(ptc_conn_t *c, const u_char *buf, size_t size);

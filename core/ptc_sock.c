@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <sys/sendfile.h>
 #include <sys/un.h>
@@ -362,4 +363,60 @@ ptc_sockaddr_eq(const struct sockaddr *a, socklen_t alen, const struct sockaddr 
                && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
     }
     return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+ptc_conn_t *
+ptc_conn_connect(const struct sockaddr *sa, socklen_t len, ptc_log_t *log, int *rc, int *err)
+{
+    *err = 0;
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        *err = errno;
+        *rc = PTC_ERROR;
+        ptc_log_error(PTC_LOG_ALERT, log, *err, "socket() failed");
+        return NULL;
+    }
+    ptc_conn_t *c = ptc_conn_get(fd, log);
+    if (c == NULL) {
+        close(fd);
+        *rc = PTC_DECLINED;
+        return NULL;
+    }
+    c->is_unix = sa->sa_family == AF_UNIX;
+    memcpy(&c->sockaddr, sa, len);
+    c->socklen = len;
+    if (!c->is_unix) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    int r;
+    do {
+        r = connect(fd, sa, len);
+    } while (r == -1 && errno == EINTR);
+    if (r == -1 && errno != EINPROGRESS && errno != EAGAIN) {
+        *err = errno;
+        *rc = PTC_ERROR;
+        ptc_conn_close(c);
+        return NULL;
+    }
+    if (ptc_event_add_conn(c) != PTC_OK) {
+        *err = errno;
+        *rc = PTC_ERROR;
+        ptc_conn_close(c);
+        return NULL;
+    }
+    *rc = r == 0 ? PTC_OK : PTC_AGAIN;
+    return c;
+}
+
+int
+ptc_conn_connect_result(ptc_conn_t *c, int *err)
+{
+    int e = 0;
+    socklen_t l = sizeof(e);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &l) == -1) {
+        e = errno;
+    }
+    *err = e;
+    return e ? PTC_ERROR : PTC_OK;
 }

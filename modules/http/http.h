@@ -59,6 +59,8 @@ typedef struct {
     ptc_str_t etag;
     ptc_str_t location;
     ptc_str_t content_range;
+    ptc_str_t server; /* replaces Portico's own Server line when set (proxy_pass_header) */
+    ptc_str_t date;   /* likewise for Date */
     unsigned accept_ranges : 1;
 } ptc_http_headers_out_t;
 
@@ -182,6 +184,10 @@ int ptc_http_send_header(ptc_http_request_t *r);
  * write), PTC_ERROR. */
 int ptc_http_output_filter(ptc_http_request_t *r, ptc_chain_t *in);
 
+/* Try to write output queued by earlier filter calls: PTC_OK (all out),
+ * PTC_AGAIN (the rest waits for the socket), PTC_ERROR. */
+int ptc_http_output_flush(ptc_http_request_t *r);
+
 /* ---- finishing ---- */
 /* End the request: rc is PTC_OK/PTC_DONE (response sent or in progress),
  * PTC_ERROR (close the connection), PTC_AGAIN (output pending). */
@@ -204,6 +210,9 @@ void ptc_http_named_location(ptc_http_request_t *r, const ptc_str_t *name);
  * complete (post_handler was called), PTC_AGAIN if reading continues,
  * PTC_DONE if the request was finalized with an error (413, 400, 408). */
 int ptc_http_read_request_body(ptc_http_request_t *r, ptc_http_handler_fn post_handler);
+/* Send "100 Continue" when the client asked for it and has not started its
+ * body yet (for modules that read the body themselves). */
+void ptc_http_send_continue(ptc_http_request_t *r);
 /* Read and drop the body so the connection can be kept alive. */
 int ptc_http_discard_request_body(ptc_http_request_t *r);
 

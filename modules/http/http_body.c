@@ -18,6 +18,7 @@
 #define BODY_DISCARD_BUF 4096
 
 static void body_read_handler(ptc_http_request_t *r);
+static void body_expect_continue(ptc_http_request_t *r);
 static void body_discard_handler(ptc_http_request_t *r);
 
 bool
@@ -104,6 +105,12 @@ static int
 body_drop(ptc_http_request_t *r, const u_char *p, size_t n)
 {
     return PTC_OK;
+}
+
+void
+ptc_http_send_continue(ptc_http_request_t *r)
+{
+    body_expect_continue(r);
 }
 
 static void
@@ -367,6 +374,7 @@ ptc_http_read_request_body(ptc_http_request_t *r, ptc_http_handler_fn post_handl
     if (rc == PTC_ERROR || body_finish(r) != PTC_OK) {
         r->reading_body = 0;
         r->keepalive = 0;
+        r->discard_body = 1; /* the rest of the body is not read: the connection ends */
         ptc_http_finalize_status(r, status ? status : 500);
         return PTC_DONE;
     }
@@ -380,11 +388,13 @@ body_read_handler(ptc_http_request_t *r)
     unsigned status = 0;
     ptc_conn_t *c = r->c;
     if (c->read->timedout) {
+        /* as nginx: a client that stops sending its body gets no answer */
         c->read->timedout = 0;
         r->reading_body = 0;
-        r->keepalive = 0;
         ptc_log_error(PTC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
-        ptc_http_finalize_status(r, 408);
+        r->headers_out.status = 408;
+        c->error = 1;
+        ptc_http_close_request(r, false);
         return;
     }
     int rc = body_pump(r, body_store, &status);
@@ -398,6 +408,7 @@ body_read_handler(ptc_http_request_t *r)
     if (rc == PTC_ERROR || body_finish(r) != PTC_OK) {
         r->reading_body = 0;
         r->keepalive = 0;
+        r->discard_body = 1;
         if (c->error) {
             ptc_http_close_request(r, true);
             return;

@@ -101,6 +101,7 @@ struct ptc_http_core_loc_conf_s {
     ptc_array_t *named;           /* server level only: @name locations */
     ptc_http_core_loc_conf_t *parent;
     bool internal;
+    bool auto_redirect; /* "/a" is redirected to this "/a/" location (proxy_pass) */
 
     ptc_str_t root; /* root or alias path (may contain variables) */
     ptc_http_complex_value_t *root_cv;
@@ -143,8 +144,9 @@ struct ptc_http_core_loc_conf_s {
 };
 
 /* Find the location for r->uri in r's server and set r->loc_conf
- * (captures of a regex location are stored). PTC_OK, or PTC_DECLINED when
- * no location matched (r->loc_conf is then the server-level one). */
+ * (captures of a regex location are stored). PTC_OK, PTC_DECLINED when
+ * no location matched (r->loc_conf is then the server-level one), or
+ * PTC_DONE when the URI must be redirected to the same URI plus '/'. */
 int ptc_http_find_location(ptc_http_request_t *r);
 /* Content type for r->exten from the location's types, or default_type. */
 void ptc_http_set_content_type(ptc_http_request_t *r);

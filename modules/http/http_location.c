@@ -42,9 +42,11 @@ ptc_http_init_locations(ptc_conf_t *cf, ptc_http_core_loc_conf_t *clcf)
     return PTC_OK;
 }
 
-/* Longest prefix (or exact) among `list`; *exact set on an exact match. */
+/* Longest prefix (or exact) among `list`; *exact set on an exact match;
+ * *redirect set when uri is a location name ending in '/' minus that slash
+ * and the location asks for the redirect (proxy_pass). */
 static ptc_http_core_loc_conf_t *
-loc_find_prefix(ptc_array_t *list, const ptc_str_t *uri, bool *exact)
+loc_find_prefix(ptc_array_t *list, const ptc_str_t *uri, bool *exact, bool *redirect)
 {
     ptc_http_core_loc_conf_t *best = NULL;
     if (list == NULL) {
@@ -53,6 +55,10 @@ loc_find_prefix(ptc_array_t *list, const ptc_str_t *uri, bool *exact)
     ptc_http_core_loc_conf_t **locs = list->elts;
     for (size_t i = 0; i < list->nelts; i++) {
         ptc_http_core_loc_conf_t *l = locs[i];
+        if (l->auto_redirect && l->name.len == uri->len + 1
+            && memcmp(l->name.data, uri->data, uri->len) == 0) {
+            *redirect = true;
+        }
         if (l->type == PTC_HTTP_LOC_EXACT) {
             if (ptc_str_eq(&l->name, uri)) {
                 *exact = true;
@@ -91,11 +97,12 @@ ptc_http_find_location(ptc_http_request_t *r)
     ptc_http_core_loc_conf_t *scope = sctx->loc_conf[ptc_http_core_module.ctx_index];
     ptc_http_core_loc_conf_t *chain[16];
     size_t depth = 0;
-    bool exact = false;
+    bool exact = false, redirect = false;
     chain[depth++] = scope;
     ptc_http_core_loc_conf_t *found = NULL;
     for (;;) {
-        ptc_http_core_loc_conf_t *p = loc_find_prefix(scope->locations, &r->uri, &exact);
+        ptc_http_core_loc_conf_t *p = loc_find_prefix(scope->locations, &r->uri, &exact,
+                                                       &redirect);
         if (p == NULL) {
             break;
         }
@@ -115,6 +122,11 @@ ptc_http_find_location(ptc_http_request_t *r)
                 return PTC_OK;
             }
         }
+    }
+    if (redirect && !exact) {
+        /* "/a" for "location /a/ { proxy_pass ...; }": 301 to "/a/" */
+        r->loc_conf = found ? found->loc_conf : sctx->loc_conf;
+        return PTC_DONE;
     }
     if (found) {
         r->loc_conf = found->loc_conf;

@@ -52,6 +52,7 @@ out_header_len(ptc_http_request_t *r, const ptc_str_t *status_line)
 {
     ptc_http_headers_out_t *o = &r->headers_out;
     size_t len = status_line->len + 64 /* Server */ + 40 /* Date */ + 32 /* Connection */
+                 + o->server.len + o->date.len
                  + 40 /* Transfer-Encoding */ + 2;
     len += o->content_type.len + o->charset.len + 40;
     len += 40 /* Content-Length */ + 50 /* Last-Modified */ + o->etag.len + 10;
@@ -86,8 +87,10 @@ out_header_fields(ptc_http_request_t *r, u_char *p)
         p = ptc_http_format_time(p, o->last_modified_time);
         p = ptc_cpymem(p, "\r\n", 2);
     }
-    p = r->keepalive ? ptc_cpymem(p, "Connection: keep-alive\r\n", 24)
-                     : ptc_cpymem(p, "Connection: close\r\n", 19);
+    if (o->status != 101) { /* a 101 carries the upgrade's own Connection header */
+        p = r->keepalive ? ptc_cpymem(p, "Connection: keep-alive\r\n", 24)
+                         : ptc_cpymem(p, "Connection: close\r\n", 19);
+    }
     if (o->location.len) {
         p = ptc_cpymem(p, "Location: ", 10);
         p = ptc_cpymem(p, o->location.data, o->location.len);
@@ -173,12 +176,20 @@ out_header_writer(ptc_http_request_t *r)
         return PTC_ERROR;
     }
     u_char *p = ptc_cpymem(b->last, line.data, line.len);
-    p = clcf->server_tokens
-            ? ptc_cpymem(p, "Server: " PTC_NAME "/" PTC_VERSION "\r\n",
-                         sizeof("Server: " PTC_NAME "/" PTC_VERSION "\r\n") - 1)
-            : ptc_cpymem(p, "Server: " PTC_NAME "\r\n", sizeof("Server: " PTC_NAME "\r\n") - 1);
+    ptc_http_headers_out_t *o = &r->headers_out;
+    if (o->server.len) {
+        p = ptc_cpymem(p, "Server: ", 8);
+        p = ptc_cpymem(p, o->server.data, o->server.len);
+        p = ptc_cpymem(p, "\r\n", 2);
+    } else if (clcf->server_tokens) {
+        p = ptc_cpymem(p, "Server: " PTC_NAME "/" PTC_VERSION "\r\n",
+                       sizeof("Server: " PTC_NAME "/" PTC_VERSION "\r\n") - 1);
+    } else {
+        p = ptc_cpymem(p, "Server: " PTC_NAME "\r\n", sizeof("Server: " PTC_NAME "\r\n") - 1);
+    }
     p = ptc_cpymem(p, "Date: ", 6);
-    p = ptc_cpymem(p, ptc_cached_http_time.data, ptc_cached_http_time.len);
+    p = o->date.len ? ptc_cpymem(p, o->date.data, o->date.len)
+                    : ptc_cpymem(p, ptc_cached_http_time.data, ptc_cached_http_time.len);
     p = ptc_cpymem(p, "\r\n", 2);
     b->last = out_header_fields(r, p);
     r->header_size = b->last - b->pos;
@@ -314,6 +325,12 @@ ptc_http_write_filter(ptc_http_request_t *r, ptc_chain_t *in)
         ptc_event_del_timer(c->write);
     }
     return PTC_OK;
+}
+
+int
+ptc_http_output_flush(ptc_http_request_t *r)
+{
+    return ptc_http_write_filter(r, NULL);
 }
 
 int

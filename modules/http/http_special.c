@@ -31,7 +31,18 @@ static int
 http_find_config_phase(ptc_http_request_t *r)
 {
     r->content_handler = NULL;
-    ptc_http_find_location(r);
+    if (ptc_http_find_location(r) == PTC_DONE) {
+        ptc_str_t uri;
+        if (ptc_psprintf(r->pool, &uri, PTC_STR_FMT "/%s" PTC_STR_FMT, PTC_STR_ARG(r->uri),
+                         r->args.len ? "?" : "", PTC_STR_ARG(r->args))
+                != PTC_OK
+            || ptc_http_redirect_location(r, &uri, &r->headers_out.location) != PTC_OK) {
+            ptc_http_finalize_status(r, 500);
+            return PTC_DONE;
+        }
+        ptc_http_finalize_status(r, 301);
+        return PTC_DONE;
+    }
     ptc_http_core_loc_conf_t *clcf = ptc_http_core_loc(r);
     if (clcf->internal && !r->internal) {
         ptc_http_finalize_status(r, 404);

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The proxy module's configuration: proxy_pass and the proxy_* directives,
+ * with nginx's defaults (Host $proxy_host, Connection close, HTTP/1.0,
+ * 60s timeouts, 4k/8 buffers, next upstream on error and timeout). The
+ * request path lives in proxy_run.c. */
+#include "modules/proxy/proxy_int.h"
+
+#include <stdio.h>
+
+#include "core/ptc_pool.h"
+
+static int proxy_preconfig(ptc_conf_t *cf);
+static void *proxy_create_loc(ptc_conf_t *cf);
+static const char *proxy_merge_loc(ptc_conf_t *cf, void *prev, void *conf);
+static const char *proxy_pass(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *proxy_set_header(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *proxy_str_list(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *proxy_http_version(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *proxy_next_upstream(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *proxy_buffers(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *proxy_redirect(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *proxy_method(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *proxy_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+
+#define HSL (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
+#define OFF(f) PTC_CONF_LOC, offsetof(proxy_loc_conf_t, f)
+
+static const ptc_directive_t proxy_directives[] = {
+    {"proxy_pass", PTC_CTX_LOCATION | PTC_CTX_IF_LOC, PTC_ARGS_1, proxy_pass, OFF(url), NULL},
+    {"proxy_set_header", HSL, PTC_ARGS_2, proxy_set_header, OFF(set_headers), NULL},
+    {"proxy_hide_header", HSL, PTC_ARGS_1, proxy_str_list, OFF(hide_headers), NULL},
+    {"proxy_pass_header", HSL, PTC_ARGS_1, proxy_str_list, OFF(pass_headers), NULL},
+    {"proxy_http_version", HSL, PTC_ARGS_1, proxy_http_version, OFF(http_version), NULL},
+    {"proxy_connect_timeout", HSL, PTC_ARGS_1, ptc_conf_set_msec, OFF(connect_timeout), NULL},
+    {"proxy_send_timeout", HSL, PTC_ARGS_1, ptc_conf_set_msec, OFF(send_timeout), NULL},
+    {"proxy_read_timeout", HSL, PTC_ARGS_1, ptc_conf_set_msec, OFF(read_timeout), NULL},
+    {"proxy_next_upstream", HSL, PTC_ARGS_1MORE, proxy_next_upstream, OFF(next_upstream), NULL},
+    {"proxy_next_upstream_tries", HSL, PTC_ARGS_1, ptc_conf_set_num, OFF(next_upstream_tries),
+     NULL},
+    {"proxy_next_upstream_timeout", HSL, PTC_ARGS_1, ptc_conf_set_msec,
+     OFF(next_upstream_timeout), NULL},
+    {"proxy_buffering", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(buffering), NULL},
+    {"proxy_request_buffering", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(request_buffering),
+     NULL},
+    {"proxy_buffer_size", HSL, PTC_ARGS_1, ptc_conf_set_size, OFF(buffer_size), NULL},
+    {"proxy_buffers", HSL, PTC_ARGS_2, proxy_buffers, OFF(bufs_num), NULL},
+    {"proxy_busy_buffers_size", HSL, PTC_ARGS_1, ptc_conf_set_size, OFF(busy_buffers_size), NULL},
+    {"proxy_intercept_errors", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(intercept_errors), NULL},
+    {"proxy_pass_request_headers", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag,
+     OFF(pass_request_headers), NULL},
+    {"proxy_pass_request_body", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(pass_request_body),
+     NULL},
+    {"proxy_redirect", HSL, PTC_ARGS_12, proxy_redirect, OFF(redirects), NULL},
+    {"proxy_method", HSL, PTC_ARGS_1, proxy_method, OFF(method), NULL},
+    /* accepted: responses are streamed through bounded memory buffers */
+    {"proxy_temp_path", HSL, PTC_ARGS_1 | PTC_ARGS_2 | PTC_ARGS_3 | PTC_ARGS_4, proxy_ignored, OFF(set),
+     NULL},
+    {"proxy_max_temp_file_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
+    {"proxy_temp_file_write_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
+    {"proxy_headers_hash_max_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
+    {"proxy_headers_hash_bucket_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
+    PTC_DIRECTIVE_END,
+};
+
+ptc_module_t ptc_proxy_module = {
+    .name = "proxy",
+    .type = PTC_MODULE_HTTP,
+    .directives = proxy_directives,
+    .preconfig = proxy_preconfig,
+    .create_loc = proxy_create_loc,
+    .merge_loc = proxy_merge_loc,
+};
+
+static int
+proxy_preconfig(ptc_conf_t *cf)
+{
+    return ptc_proxy_variables(cf);
+}
+
+static void *
+proxy_create_loc(ptc_conf_t *cf)
+{
+    proxy_loc_conf_t *c = ptc_pcalloc(cf->pool, sizeof(*c));
+    if (c == NULL) {
+        return NULL;
+    }
+    c->set_headers = PTC_CONF_UNSET_PTR;
+    c->hide_headers = PTC_CONF_UNSET_PTR;
+    c->pass_headers = PTC_CONF_UNSET_PTR;
+    c->redirects = PTC_CONF_UNSET_PTR;
+    c->redirect_default = PTC_CONF_UNSET;
+    c->http_version = PTC_CONF_UNSET;
+    c->connect_timeout = PTC_CONF_UNSET_MSEC;
+    c->send_timeout = PTC_CONF_UNSET_MSEC;
+    c->read_timeout = PTC_CONF_UNSET_MSEC;
+    c->next_upstream_timeout = PTC_CONF_UNSET_MSEC;
+    c->next_upstream_tries = PTC_CONF_UNSET;
+    c->buffering = PTC_CONF_UNSET;
+    c->request_buffering = PTC_CONF_UNSET;
+    c->buffer_size = PTC_CONF_UNSET_SIZE;
+    c->bufs_num = PTC_CONF_UNSET;
+    c->busy_buffers_size = PTC_CONF_UNSET_SIZE;
+    c->intercept_errors = PTC_CONF_UNSET;
+    c->pass_request_headers = PTC_CONF_UNSET;
+    c->pass_request_body = PTC_CONF_UNSET;
+    c->method = PTC_CONF_UNSET_PTR;
+    return c;
+}
+
+static int
+proxy_add_header(ptc_conf_t *cf, ptc_array_t *list, const char *name, const char *value)
+{
+    ptc_str_t n = {strlen(name), (u_char *)name}, v = {strlen(value), (u_char *)value};
+    proxy_header_t *h = ptc_array_push(list);
+    if (h == NULL) {
+        return PTC_ERROR;
+    }
+    h->name = n;
+    h->value = ptc_http_complex_value_compile(cf, &v);
+    return h->value ? PTC_OK : PTC_ERROR;
+}
+
+/* The default request headers, then the configured ones (which replace a
+ * default of the same name), as one list evaluated per request. */
+static ptc_array_t *
+proxy_headers_with_defaults(ptc_conf_t *cf, ptc_array_t *set)
+{
+    ptc_array_t *all = ptc_array_create(cf->pool, 8, sizeof(proxy_header_t));
+    if (all == NULL) {
+        return NULL;
+    }
+    static const char *const defs[][2] = {{"Host", "$proxy_host"}, {"Connection", "close"}};
+    for (size_t i = 0; i < ptc_nelems(defs); i++) {
+        bool overridden = false;
+        proxy_header_t *h = set ? set->elts : NULL;
+        for (size_t j = 0; set && j < set->nelts; j++) {
+            overridden |= ptc_str_caseeq_c(&h[j].name, defs[i][0]);
+        }
+        if (!overridden && proxy_add_header(cf, all, defs[i][0], defs[i][1]) != PTC_OK) {
+            return NULL;
+        }
+    }
+    proxy_header_t *h = set ? set->elts : NULL;
+    for (size_t j = 0; set && j < set->nelts; j++) {
+        proxy_header_t *slot = ptc_array_push(all);
+        if (slot == NULL) {
+            return NULL;
+        }
+        *slot = h[j];
+    }
+    return all;
+}
+
+static const char *
+proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
+{
+    proxy_loc_conf_t *prev = parent, *conf = child;
+    ptc_conf_merge_ptr(conf->set_headers, prev->set_headers, NULL);
+    ptc_conf_merge_ptr(conf->hide_headers, prev->hide_headers, NULL);
+    ptc_conf_merge_ptr(conf->pass_headers, prev->pass_headers, NULL);
+    ptc_conf_merge_ptr(conf->redirects, prev->redirects, NULL);
+    ptc_conf_merge_value(conf->redirect_default, prev->redirect_default, 1);
+    ptc_conf_merge_value(conf->http_version, prev->http_version, 1000);
+    ptc_conf_merge_msec(conf->connect_timeout, prev->connect_timeout, 60000);
+    ptc_conf_merge_msec(conf->send_timeout, prev->send_timeout, 60000);
+    ptc_conf_merge_msec(conf->read_timeout, prev->read_timeout, 60000);
+    ptc_conf_merge_msec(conf->next_upstream_timeout, prev->next_upstream_timeout, 0);
+    ptc_conf_merge_value(conf->next_upstream_tries, prev->next_upstream_tries, 0);
+    if (conf->next_upstream == 0) {
+        conf->next_upstream = prev->next_upstream ? prev->next_upstream
+                                                  : PROXY_FT_ERROR | PROXY_FT_TIMEOUT;
+    }
+    ptc_conf_merge_value(conf->buffering, prev->buffering, 1);
+    ptc_conf_merge_value(conf->request_buffering, prev->request_buffering, 1);
+    ptc_conf_merge_size(conf->buffer_size, prev->buffer_size, 4096);
+    if (conf->bufs_num == PTC_CONF_UNSET) {
+        conf->bufs_num = prev->bufs_num == PTC_CONF_UNSET ? 8 : prev->bufs_num;
+        conf->bufs_size = prev->bufs_num == PTC_CONF_UNSET ? 4096 : prev->bufs_size;
+    }
+    ptc_conf_merge_size(conf->busy_buffers_size, prev->busy_buffers_size, 2 * conf->bufs_size);
+    ptc_conf_merge_value(conf->intercept_errors, prev->intercept_errors, 0);
+    ptc_conf_merge_value(conf->pass_request_headers, prev->pass_request_headers, 1);
+    ptc_conf_merge_value(conf->pass_request_body, prev->pass_request_body, 1);
+    ptc_conf_merge_ptr(conf->method, prev->method, NULL);
+    if (conf->bufs_num < 2) {
+        return "there must be at least 2 \"proxy_buffers\"";
+    }
+    /* the list sent per request: defaults + proxy_set_header, built once */
+    if (conf->set && (conf->send_headers = proxy_headers_with_defaults(cf, conf->set_headers))
+                         == NULL) {
+        return "out of memory";
+    }
+    return NULL;
+}
+
+/* "http://host[:port][/uri]" -> group, $proxy_host/$proxy_port, uri */
+static const char *
+proxy_parse_url(ptc_conf_t *cf, proxy_loc_conf_t *plcf, ptc_str_t url)
+{
+    if (url.len > 7 && ptc_strncasecmp(url.data, (const u_char *)"http://", 7) == 0) {
+        url.data += 7;
+        url.len -= 7;
+    } else if (url.len > 8 && ptc_strncasecmp(url.data, (const u_char *)"https://", 8) == 0) {
+        return ptc_conf_error(cf, "https:// in \"proxy_pass\" needs the ssl module, which is "
+                                  "not in this build");
+    } else {
+        return ptc_conf_error(cf, "invalid URL prefix in \"" PTC_STR_FMT "\"", PTC_STR_ARG(url));
+    }
+    u_char *slash = memchr(url.data, '/', url.len);
+    if (url.len > 5 && memcmp(url.data, "unix:", 5) == 0) {
+        /* http://unix:/path/sock:/uri */
+        u_char *colon = memchr(url.data + 5, ':', url.len - 5);
+        slash = colon ? colon + 1 : NULL;
+    }
+    ptc_str_t host = {slash ? (size_t)(slash - url.data) : url.len, url.data};
+    if (host.len && host.data[host.len - 1] == ':' && slash && url.data[0] == 'u') {
+        host.len--;
+    }
+    if (host.len == 0) {
+        return ptc_conf_error(cf, "no host in \"" PTC_STR_FMT "\"", PTC_STR_ARG(plcf->url));
+    }
+    if (slash) {
+        plcf->has_uri = true;
+        plcf->uri.data = slash;
+        plcf->uri.len = (size_t)(url.data + url.len - slash);
+    }
+    plcf->host = host;
+    const u_char *colon = host.data[0] == '[' ? memchr(host.data, ']', host.len) : host.data;
+    colon = colon ? memchr(colon, ':', host.len - (size_t)(colon - host.data)) : NULL;
+    if (colon && !(host.len > 5 && memcmp(host.data, "unix:", 5) == 0)) {
+        plcf->port.data = (u_char *)colon + 1;
+        plcf->port.len = host.len - (size_t)(colon + 1 - host.data);
+    } else {
+        ptc_str_set(&plcf->port, "80");
+    }
+    plcf->group = ptc_upstream_group_get(cf, &host, true, 80);
+    return plcf->group ? NULL : PTC_CONF_ERROR;
+}
+
+static const char *
+proxy_pass(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    proxy_loc_conf_t *plcf = conf;
+    ptc_http_core_loc_conf_t *clcf = ptc_http_conf_get_loc(cf, ptc_http_core_module);
+    if (plcf->set) {
+        return "is duplicate";
+    }
+    plcf->set = true;
+    plcf->url = *ptc_conf_arg(cf, 1);
+    plcf->location = clcf->name;
+    plcf->location_type = clcf->type;
+    clcf->handler = ptc_proxy_handler;
+    if (clcf->name.len && clcf->name.data[clcf->name.len - 1] == '/') {
+        clcf->auto_redirect = true;
+    }
+    if (memchr(plcf->url.data, '$', plcf->url.len)) {
+        plcf->url_cv = ptc_http_complex_value_compile(cf, &plcf->url);
+        return plcf->url_cv ? NULL : PTC_CONF_ERROR;
+    }
+    const char *rv = proxy_parse_url(cf, plcf, plcf->url);
+    if (rv) {
+        return rv;
+    }
+    if (plcf->has_uri
+        && (clcf->type == PTC_HTTP_LOC_REGEX || clcf->type == PTC_HTTP_LOC_NAMED)) {
+        return ptc_conf_error(cf, "\"proxy_pass\" cannot have URI part in location given by "
+                                  "regular expression, or inside named location, or inside "
+                                  "\"if\" statement, or inside \"limit_except\" block");
+    }
+    return NULL;
+}
+
+static const char *
+proxy_set_header(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    proxy_loc_conf_t *plcf = conf;
+    if (plcf->set_headers == PTC_CONF_UNSET_PTR) {
+        plcf->set_headers = ptc_array_create(cf->pool, 4, sizeof(proxy_header_t));
+        if (plcf->set_headers == NULL) {
+            return "out of memory";
+        }
+    }
+    proxy_header_t *h = ptc_array_push(plcf->set_headers);
+    if (h == NULL) {
+        return "out of memory";
+    }
+    h->name = *ptc_conf_arg(cf, 1);
+    h->value = ptc_http_complex_value_compile(cf, ptc_conf_arg(cf, 2));
+    return h->value ? NULL : PTC_CONF_ERROR;
+}
+
+static const char *
+proxy_str_list(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    ptc_array_t **list = (ptc_array_t **)((char *)conf + d->offset);
+    if (*list == PTC_CONF_UNSET_PTR) {
+        *list = ptc_array_create(cf->pool, 4, sizeof(ptc_str_t));
+        if (*list == NULL) {
+            return "out of memory";
+        }
+    }
+    ptc_str_t *s = ptc_array_push(*list);
+    if (s == NULL) {
+        return "out of memory";
+    }
+    *s = *ptc_conf_arg(cf, 1);
+    return NULL;
+}
+
+static const char *
+proxy_http_version(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    proxy_loc_conf_t *plcf = conf;
+    const ptc_str_t *v = ptc_conf_arg(cf, 1);
+    if (plcf->http_version != PTC_CONF_UNSET) {
+        return "is duplicate";
+    }
+    if (ptc_str_eq_c(v, "1.0")) {
+        plcf->http_version = 1000;
+    } else if (ptc_str_eq_c(v, "1.1")) {
+        plcf->http_version = 1001;
+    } else {
+        return ptc_conf_error(cf, "invalid value \"" PTC_STR_FMT "\" in \"%s\" directive, it "
+                                  "must be \"1.0\" or \"1.1\"",
+                              PTC_STR_ARG(*v), d->name);
+    }
+    return NULL;
+}
+
+static const char *
+proxy_next_upstream(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    static const ptc_conf_enum_t names[] = {
+        {"error", PROXY_FT_ERROR},          {"timeout", PROXY_FT_TIMEOUT},
+        {"invalid_header", PROXY_FT_INVALID_HEADER}, {"http_500", PROXY_FT_HTTP_500},
+        {"http_502", PROXY_FT_HTTP_502},    {"http_503", PROXY_FT_HTTP_503},
+        {"http_504", PROXY_FT_HTTP_504},    {"http_403", PROXY_FT_HTTP_403},
+        {"http_404", PROXY_FT_HTTP_404},    {"http_429", PROXY_FT_HTTP_429},
+        {"non_idempotent", PROXY_FT_NON_IDEMPOTENT}, {"off", PROXY_FT_OFF},
+        {NULL, 0},
+    };
+    proxy_loc_conf_t *plcf = conf;
+    if (plcf->next_upstream) {
+        return "is duplicate";
+    }
+    unsigned mask = 0;
+    for (size_t i = 1; i < ptc_conf_nargs(cf); i++) {
+        const ptc_conf_enum_t *e = names;
+        while (e->name && !ptc_str_eq_c(ptc_conf_arg(cf, i), e->name)) {
+            e++;
+        }
+        if (e->name == NULL) {
+            return ptc_conf_error(cf, "invalid value \"" PTC_STR_FMT "\"",
+                                  PTC_STR_ARG(*ptc_conf_arg(cf, i)));
+        }
+        mask |= (unsigned)e->value;
+    }
+    if ((mask & PROXY_FT_OFF) && mask != PROXY_FT_OFF) {
+        return ptc_conf_error(cf, "\"off\" cannot be combined with other values");
+    }
+    plcf->next_upstream = mask;
+    return NULL;
+}
+
+static const char *
+proxy_buffers(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    proxy_loc_conf_t *plcf = conf;
+    const ptc_str_t *n = ptc_conf_arg(cf, 1);
+    if (plcf->bufs_num != PTC_CONF_UNSET) {
+        return "is duplicate";
+    }
+    int64_t num = ptc_atoi(n->data, n->len), size = ptc_parse_size(ptc_conf_arg(cf, 2));
+    if (num < 1 || size < 1) {
+        return "invalid value";
+    }
+    plcf->bufs_num = num;
+    plcf->bufs_size = (size_t)size;
+    return NULL;
+}
+
+static const char *
+proxy_redirect(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    proxy_loc_conf_t *plcf = conf;
+    const ptc_str_t *a1 = ptc_conf_arg(cf, 1);
+    if (ptc_conf_nargs(cf) == 2) {
+        if (ptc_str_eq_c(a1, "off")) {
+            plcf->redirect_default = 0;
+            plcf->redirects = NULL;
+            return NULL;
+        }
+        if (ptc_str_eq_c(a1, "default")) {
+            plcf->redirect_default = 1;
+            return NULL;
+        }
+        return ptc_conf_error(cf, "invalid parameter \"" PTC_STR_FMT "\"", PTC_STR_ARG(*a1));
+    }
+    if (plcf->redirects == PTC_CONF_UNSET_PTR || plcf->redirects == NULL) {
+        plcf->redirects = ptc_array_create(cf->pool, 2, sizeof(proxy_redirect_t));
+        if (plcf->redirects == NULL) {
+            return "out of memory";
+        }
+    }
+    if (plcf->redirect_default == PTC_CONF_UNSET) {
+        plcf->redirect_default = 0; /* explicit pairs replace the default */
+    }
+    proxy_redirect_t *pr = ptc_array_push(plcf->redirects);
+    if (pr == NULL) {
+        return "out of memory";
+    }
+    pr->from = ptc_http_complex_value_compile(cf, a1);
+    pr->to = ptc_http_complex_value_compile(cf, ptc_conf_arg(cf, 2));
+    return pr->from && pr->to ? NULL : PTC_CONF_ERROR;
+}
+
+static const char *
+proxy_method(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    proxy_loc_conf_t *plcf = conf;
+    if (plcf->method != PTC_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+    plcf->method = ptc_http_complex_value_compile(cf, ptc_conf_arg(cf, 1));
+    return plcf->method ? NULL : PTC_CONF_ERROR;
+}
+
+static const char *
+proxy_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    return NULL;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Per-request proxy state, shared by the files of modules/proxy. */
+#ifndef PTC_MODULES_PROXY_CTX_H
+#define PTC_MODULES_PROXY_CTX_H
+
+#include "modules/proxy/proxy_int.h"
+
+enum { PX_CONNECT = 0, PX_SEND, PX_HEADER, PX_BODY, PX_TUNNEL, PX_DONE };
+
+#define PROXY_LOG_MAX 512
+
+typedef struct {
+    u_char data[PROXY_LOG_MAX];
+    size_t len;
+} proxy_log_str_t;
+
+typedef struct {
+    ptc_http_request_t *r;
+    proxy_loc_conf_t *plcf;
+    ptc_upstream_group_t *group;
+    ptc_upstream_pick_t pick;
+    ptc_upstream_pick_t backup_pick;
+    ptc_upstream_peer_t *peer;
+    ptc_conn_t *uc;            /* upstream connection, NULL when none */
+    ptc_str_t host;            /* $proxy_host */
+    ptc_str_t port;            /* $proxy_port */
+    ptc_buf_t *head;           /* the request head, built once */
+    ptc_chain_t *body;         /* the request body (memory or file), NULL if none */
+    off_t body_len;
+    ptc_chain_t *out;          /* what is left to send in this try */
+    ptc_buf_t *hbuf;           /* response head buffer (proxy_buffer_size) */
+    ptc_http_parse_t hp;
+    int state;
+    unsigned status;
+    ptc_array_t uheaders;      /* ptc_http_header_t from the upstream response */
+    off_t rest;                /* body bytes still expected (Content-Length), -1 */
+    ptc_http_chunked_t chunk;
+    ptc_buf_t **bufs;          /* response body buffers, proxy_buffers of them */
+    size_t nbufs;
+    ptc_msec_t start;          /* first try */
+    ptc_msec_t try_start;
+    unsigned tries;
+    unsigned fail_status;      /* 502/504 of the last failed try, 0 before any */
+    proxy_log_str_t log_addr, log_status, log_rtime, log_ctime, log_htime;
+    ptc_buf_t *sbuf;           /* streamed body: bytes read from the client */
+    ptc_buf_t *shead, *stail;  /* streamed chunked body: chunk framing */
+    ptc_chain_t slinks[3];
+    off_t stream_rest;         /* streamed Content-Length body left, -1 chunked */
+    ptc_http_chunked_t req_chunk;
+    unsigned stream_error;     /* status to answer with (0: just close) */
+    ptc_buf_t *tun_up;         /* tunnel: client -> upstream bytes */
+    ptc_buf_t *tun_down;       /* tunnel: upstream -> client bytes */
+    unsigned status_line_done : 1;
+    unsigned status_logged : 1;
+    unsigned head_body_done : 1;
+    unsigned streaming : 1;        /* the body is being streamed upstream */
+    unsigned stream_done : 1;
+    unsigned continue_sent : 1;
+    unsigned sbuf_from_header : 1; /* sbuf was filled from r->header_in */   /* body bytes read with the head were passed on */    /* this try's status is in $upstream_status */
+    unsigned chunked : 1;
+    unsigned close_delimited : 1;
+    unsigned no_body : 1;
+    unsigned upstream_close : 1;   /* upstream said Connection: close / HTTP/1.0 */
+    unsigned request_close : 1;    /* we asked for Connection: close */
+    unsigned reused : 1;           /* this try runs on a pooled connection */
+    unsigned request_sent : 1;     /* some request byte reached the upstream */
+    unsigned header_passed : 1;    /* the response head went to the client */
+    unsigned finished : 1;
+    unsigned http10 : 1;           /* upstream answered HTTP/1.0 */
+} proxy_ctx_t;
+
+/* proxy_request.c: build the request head (and set ctx->body). */
+int ptc_proxy_build_request(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool has_uri);
+/* proxy_response.c */
+int ptc_proxy_parse_status_line(proxy_ctx_t *ctx, ptc_buf_t *b);
+int ptc_proxy_process_headers(proxy_ctx_t *ctx);
+void ptc_proxy_log_append(proxy_log_str_t *s, const char *sep, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Internal to the proxy module: its conf and per-request state. */
+#ifndef PTC_MODULES_PROXY_INT_H
+#define PTC_MODULES_PROXY_INT_H
+
+#include "modules/http/http_core.h"
+#include "modules/upstream/upstream_group.h"
+
+/* proxy_next_upstream conditions (bitmask) */
+enum {
+    PROXY_FT_ERROR = 0x0001,
+    PROXY_FT_TIMEOUT = 0x0002,
+    PROXY_FT_INVALID_HEADER = 0x0004,
+    PROXY_FT_HTTP_500 = 0x0008,
+    PROXY_FT_HTTP_502 = 0x0010,
+    PROXY_FT_HTTP_503 = 0x0020,
+    PROXY_FT_HTTP_504 = 0x0040,
+    PROXY_FT_HTTP_403 = 0x0080,
+    PROXY_FT_HTTP_404 = 0x0100,
+    PROXY_FT_HTTP_429 = 0x0200,
+    PROXY_FT_NON_IDEMPOTENT = 0x0400,
+    PROXY_FT_OFF = 0x0800,
+};
+
+typedef struct {
+    ptc_str_t name;
+    ptc_http_complex_value_t *value;
+} proxy_header_t;
+
+typedef struct {
+    ptc_http_complex_value_t *from; /* NULL: "default" entry resolved at merge */
+    ptc_http_complex_value_t *to;
+} proxy_redirect_t;
+
+typedef struct {
+    /* proxy_pass */
+    ptc_upstream_group_t *group;       /* fixed target, NULL with variables */
+    ptc_http_complex_value_t *url_cv;  /* proxy_pass with variables */
+    ptc_str_t url;                     /* as written */
+    ptc_str_t host;                    /* $proxy_host: "host:port" or the group name */
+    ptc_str_t port;                    /* $proxy_port */
+    ptc_str_t uri;                     /* URI part of proxy_pass, if any */
+    bool has_uri;
+    ptc_str_t location;                /* the location prefix the URI part replaces */
+    int location_type;
+
+    ptc_array_t *set_headers;          /* proxy_header_t; UNSET_PTR when not set here */
+    ptc_array_t *send_headers;         /* defaults + set_headers, where proxy_pass is */
+    ptc_array_t *hide_headers;         /* ptc_str_t */
+    ptc_array_t *pass_headers;         /* ptc_str_t */
+    ptc_array_t *redirects;            /* proxy_redirect_t; NULL: off */
+    int redirect_default;              /* -1 unset, 1 default, 0 off/explicit */
+
+    int64_t http_version;              /* 1000 or 1001 */
+    ptc_msec_t connect_timeout;
+    ptc_msec_t send_timeout;
+    ptc_msec_t read_timeout;
+    ptc_msec_t next_upstream_timeout;
+    int64_t next_upstream_tries;
+    unsigned next_upstream;            /* PROXY_FT_* */
+    int buffering;
+    int request_buffering;
+    size_t buffer_size;                /* response head buffer */
+    int64_t bufs_num;                  /* proxy_buffers N SIZE */
+    size_t bufs_size;
+    size_t busy_buffers_size;
+    int intercept_errors;
+    int pass_request_headers;
+    int pass_request_body;
+    ptc_http_complex_value_t *method;
+    bool set;                          /* proxy_pass given at this level */
+} proxy_loc_conf_t;
+
+extern ptc_module_t ptc_proxy_module;
+
+/* proxy_run.c */
+void ptc_proxy_handler(ptc_http_request_t *r);
+int ptc_proxy_variables(ptc_conf_t *cf);
+
+#endif

@@ -1,0 +1,903 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The proxied request: choose a peer, connect (or take a pooled
+ * connection), send the request, read and check the response head, then
+ * relay the body to the client through a bounded set of buffers (reading
+ * from the upstream pauses while the client is slow), and finally pool or
+ * close the upstream connection. Failures before the response reaches the
+ * client go to the next peer as proxy_next_upstream allows; after that,
+ * the client connection is closed, never ended as if complete.
+ *
+ *   state       waits for           next
+ *   PX_CONNECT  upstream writable   PX_SEND (or next peer)
+ *   PX_SEND     upstream writable   PX_HEADER when all is sent
+ *   PX_HEADER   upstream readable   PX_BODY / PX_TUNNEL / done (or next peer)
+ *   PX_BODY     upstream readable,  done at the body's end
+ *               client drained
+ *   PX_TUNNEL   either side         closed when either side ends */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/ptc_cycle.h"
+#include "core/ptc_log.h"
+#include "core/ptc_pool.h"
+#include "core/ptc_time.h"
+#include "modules/proxy/proxy_stream.h"
+
+static void proxy_connect(proxy_ctx_t *ctx);
+static void proxy_next(proxy_ctx_t *ctx, unsigned ft, const char *what, int err);
+static void proxy_up_read(ptc_event_t *ev);
+static void proxy_up_write(ptc_event_t *ev);
+static void proxy_read_body(proxy_ctx_t *ctx);
+static void proxy_resume(ptc_http_request_t *r);
+void ptc_proxy_tunnel_start(proxy_ctx_t *ctx);
+
+#define PROXY_HEADERS_MAX 100
+
+static bool
+proxy_idempotent(ptc_http_request_t *r)
+{
+    return !(r->method == PTC_HTTP_POST || r->method == PTC_HTTP_PATCH
+             || ptc_str_eq_c(&r->method_name, "LOCK"));
+}
+
+static void
+proxy_log_time(proxy_log_str_t *s, ptc_msec_t since)
+{
+    ptc_msec_t ms = ptc_current_msec - since;
+    ptc_proxy_log_append(s, ", ", "%llu.%03llu", (unsigned long long)(ms / 1000),
+                         (unsigned long long)(ms % 1000));
+}
+
+/* ---- upstream connections and the keep-alive pool ---- */
+
+static void
+proxy_idle_handler(ptc_event_t *ev)
+{
+    /* An idle pooled connection that becomes readable was closed by the
+     * upstream (or sent junk): either way it cannot be reused. */
+    ptc_conn_t *c = ev->data;
+    ptc_upstream_group_t *g = c->data;
+    ptc_queue_remove(&c->queue);
+    g->nidle--;
+    ptc_conn_close(c);
+}
+
+static void
+proxy_release_conn(proxy_ctx_t *ctx, bool reusable)
+{
+    ptc_conn_t *c = ctx->uc;
+    ptc_upstream_group_t *g = ctx->group;
+    if (c == NULL) {
+        return;
+    }
+    ctx->uc = NULL;
+    if (ctx->peer) {
+        ctx->peer->conns--;
+    }
+    c->requests++;
+    if (!reusable || g->keepalive == 0 || c->requests >= (unsigned)g->keepalive_requests
+        || ptc_current_msec - c->start_msec > g->keepalive_time || c->read->eof) {
+        ptc_conn_close(c);
+        return;
+    }
+    if (g->nidle >= g->keepalive) {
+        /* drop the oldest idle connection to make room */
+        ptc_queue_t *q = ptc_queue_last(&g->idle);
+        ptc_conn_t *old = ptc_queue_data(q, ptc_conn_t, queue);
+        ptc_queue_remove(q);
+        g->nidle--;
+        ptc_conn_close(old);
+    }
+    ptc_event_del_timer(c->write);
+    c->data = g;
+    c->log = ptc_cycle->log;
+    c->read->log = c->write->log = c->log;
+    c->read->handler = proxy_idle_handler;
+    c->write->handler = proxy_idle_handler;
+    c->write->active = 0; /* writability of an idle connection is not news */
+    c->idle = 1;
+    ptc_queue_insert_head(&g->idle, &c->queue);
+    g->nidle++;
+    ptc_event_add_timer(c->read, g->keepalive_timeout);
+    c->read->cancelable = 1;
+}
+
+static ptc_conn_t *
+proxy_pooled(proxy_ctx_t *ctx)
+{
+    ptc_upstream_group_t *g = ctx->group;
+    for (ptc_queue_t *q = ptc_queue_head(&g->idle); q != ptc_queue_sentinel(&g->idle);
+         q = ptc_queue_next(q)) {
+        ptc_conn_t *c = ptc_queue_data(q, ptc_conn_t, queue);
+        if (ptc_sockaddr_eq((struct sockaddr *)&c->sockaddr, c->socklen,
+                            (struct sockaddr *)&ctx->peer->sockaddr, ctx->peer->socklen)) {
+            ptc_queue_remove(q);
+            g->nidle--;
+            ptc_event_del_timer(c->read);
+            c->read->cancelable = 0;
+            c->idle = 0;
+            c->write->active = 1;
+            c->write->ready = 1;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static void
+proxy_cleanup(void *data)
+{
+    proxy_ctx_t *ctx = data;
+    if (ctx->uc) {
+        proxy_release_conn(ctx, false);
+    }
+}
+
+/* ---- sending the request ---- */
+
+/* Rewind the request chain for a (re)try: the head and the body buffers
+ * go back to their start. */
+static int
+proxy_rewind(proxy_ctx_t *ctx)
+{
+    ptc_http_request_t *r = ctx->r;
+    ctx->head->pos = ctx->head->start;
+    ptc_chain_t *head = ptc_chain_alloc(r->pool);
+    if (head == NULL) {
+        return PTC_ERROR;
+    }
+    head->buf = ctx->head;
+    ptc_chain_t **ll = &head->next;
+    for (ptc_chain_t *cl = ctx->body; cl; cl = cl->next) {
+        ptc_buf_t *b = cl->buf, *copy = ptc_buf_calloc(r->pool);
+        ptc_chain_t *link = ptc_chain_alloc(r->pool);
+        if (copy == NULL || link == NULL) {
+            return PTC_ERROR;
+        }
+        *copy = *b;
+        if (b->in_file) {
+            copy->file_pos = 0;
+        } else {
+            copy->pos = b->start;
+        }
+        link->buf = copy;
+        *ll = link;
+        ll = &link->next;
+    }
+    ctx->out = head;
+    return PTC_OK;
+}
+
+static void
+proxy_send(proxy_ctx_t *ctx)
+{
+    ptc_conn_t *uc = ctx->uc;
+    ctx->state = PX_SEND;
+    ptc_chain_t *rest = uc->send_chain(uc, ctx->out, 0);
+    if (rest == (ptc_chain_t *)-1) {
+        proxy_next(ctx, PROXY_FT_ERROR, "send() to upstream failed", errno);
+        return;
+    }
+    ctx->request_sent = 1;
+    ctx->out = rest;
+    if (rest) {
+        ptc_event_add_timer(uc->write, ctx->plcf->send_timeout);
+        return;
+    }
+    ptc_event_del_timer(uc->write);
+    if (ctx->streaming) {
+        ptc_proxy_stream(ctx); /* the body follows the head as it arrives */
+        return;
+    }
+    ptc_proxy_request_sent(ctx);
+}
+
+void
+ptc_proxy_request_sent(proxy_ctx_t *ctx)
+{
+    ptc_conn_t *uc = ctx->uc;
+    ctx->state = PX_HEADER;
+    ptc_event_add_timer(uc->read, ctx->plcf->read_timeout);
+    if (uc->read->ready) {
+        proxy_up_read(uc->read);
+    }
+}
+
+static void
+proxy_up_write(ptc_event_t *ev)
+{
+    ptc_conn_t *uc = ev->data;
+    proxy_ctx_t *ctx = uc->data;
+    int err = 0;
+    if (ctx->state == PX_CONNECT) {
+        if (ev->timedout) {
+            proxy_next(ctx, PROXY_FT_TIMEOUT, "upstream timed out while connecting", ETIMEDOUT);
+            return;
+        }
+        if (ptc_conn_connect_result(uc, &err) != PTC_OK) {
+            proxy_next(ctx, PROXY_FT_ERROR, "connect() failed", err);
+            return;
+        }
+        ptc_event_del_timer(ev);
+        proxy_log_time(&ctx->log_ctime, ctx->try_start);
+        proxy_send(ctx);
+        return;
+    }
+    if (ctx->state == PX_SEND) {
+        if (ev->timedout) {
+            proxy_next(ctx, PROXY_FT_TIMEOUT, "upstream timed out while sending request",
+                       ETIMEDOUT);
+            return;
+        }
+        if (ctx->streaming && ctx->out == NULL) {
+            ptc_proxy_stream(ctx);
+            return;
+        }
+        proxy_send(ctx);
+        return;
+    }
+    if (ctx->state == PX_TUNNEL) {
+        ptc_proxy_tunnel_start(ctx);
+    }
+}
+
+/* ---- choosing a peer and connecting ---- */
+
+static void
+proxy_fail(proxy_ctx_t *ctx, unsigned status)
+{
+    ptc_http_request_t *r = ctx->r;
+    ctx->finished = 1;
+    if (ctx->uc) {
+        proxy_release_conn(ctx, false);
+    }
+    if (ctx->header_passed || status == 0) {
+        /* part of the response is out: send what is here, then the client
+         * sees a cut, never a complete-looking end */
+        ptc_buf_t *b = ptc_buf_calloc(r->pool);
+        if (b) {
+            b->flush = 1;
+            ptc_chain_t cl = {b, NULL};
+            (void)ptc_http_output_filter(r, &cl);
+        }
+        r->c->error = 1;
+        ptc_http_finalize(r, PTC_ERROR);
+        return;
+    }
+    ptc_http_finalize_status(r, status);
+}
+
+void
+ptc_proxy_abort(proxy_ctx_t *ctx, unsigned status)
+{
+    proxy_fail(ctx, status);
+}
+
+static void
+proxy_connect(proxy_ctx_t *ctx)
+{
+    ptc_http_request_t *r = ctx->r;
+    int rc, err;
+    ctx->peer = ptc_upstream_group_pick(ctx->group, r, &ctx->pick, &ctx->backup_pick);
+    if (ctx->peer == NULL) {
+        if (ctx->fail_status) {
+            /* every other peer is down: the last try's failure decides */
+            proxy_fail(ctx, ctx->fail_status);
+            return;
+        }
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0,
+                      "no live upstreams while connecting to upstream \"" PTC_STR_FMT "\"",
+                      PTC_STR_ARG(ctx->group->name));
+        ptc_proxy_log_append(&ctx->log_addr, ", ", PTC_STR_FMT, PTC_STR_ARG(ctx->group->name));
+        ptc_proxy_log_append(&ctx->log_status, ", ", "502");
+        proxy_fail(ctx, 502);
+        return;
+    }
+    ctx->tries++;
+    ctx->try_start = ptc_current_msec;
+    ctx->state = PX_CONNECT;
+    ctx->status_line_done = 0;
+    ctx->hbuf->pos = ctx->hbuf->last = ctx->hbuf->start;
+    ctx->uheaders.nelts = 0;
+    memset(&ctx->chunk, 0, sizeof(ctx->chunk));
+    ctx->upstream_close = 0;
+    ptc_proxy_log_append(&ctx->log_addr, ", ", PTC_STR_FMT, PTC_STR_ARG(ctx->peer->name));
+    ctx->peer->conns++;
+    if (proxy_rewind(ctx) != PTC_OK) {
+        proxy_fail(ctx, 500);
+        return;
+    }
+    ptc_conn_t *uc = proxy_pooled(ctx);
+    ctx->reused = uc != NULL;
+    if (uc == NULL) {
+        uc = ptc_conn_connect((struct sockaddr *)&ctx->peer->sockaddr, ctx->peer->socklen,
+                              r->c->log, &rc, &err);
+        if (uc == NULL) {
+            ctx->peer->conns--;
+            proxy_next(ctx, PROXY_FT_ERROR, "connect() failed", err);
+            return;
+        }
+        uc->start_msec = ptc_current_msec;
+    } else {
+        rc = PTC_OK;
+    }
+    ctx->uc = uc;
+    uc->data = ctx;
+    uc->log = r->c->log;
+    uc->read->log = uc->write->log = uc->log;
+    uc->read->handler = proxy_up_read;
+    uc->write->handler = proxy_up_write;
+    uc->sendfile = 1;
+    if (rc == PTC_AGAIN) {
+        ptc_event_add_timer(uc->write, ctx->plcf->connect_timeout);
+        return;
+    }
+    proxy_log_time(&ctx->log_ctime, ctx->try_start);
+    proxy_send(ctx);
+}
+
+/* A try failed before the response reached the client: count it against
+ * the peer, then go to the next peer if proxy_next_upstream allows, else
+ * answer 502/504. */
+static void
+proxy_next(proxy_ctx_t *ctx, unsigned ft, const char *what, int err)
+{
+    ptc_http_request_t *r = ctx->r;
+    proxy_loc_conf_t *plcf = ctx->plcf;
+    unsigned status = ft == PROXY_FT_TIMEOUT ? 504 : 502;
+    if (ctx->reused && !ctx->status_line_done && proxy_idempotent(r)
+        && (ft == PROXY_FT_ERROR)) {
+        /* a pooled connection the upstream had closed: retry on a fresh
+         * one without blaming the peer */
+        ptc_log_error(PTC_LOG_INFO, r->c->log, err, "%s (reused keep-alive connection), "
+                                                    "retrying", what);
+        proxy_release_conn(ctx, false);
+        ctx->pick.tries--;
+        ctx->pick.tried[0] = ctx->pick.tried[1] = ctx->pick.tried[2] = ctx->pick.tried[3] = 0;
+        ctx->log_addr.len = 0;
+        proxy_connect(ctx);
+        return;
+    }
+    if (ft & (PROXY_FT_ERROR | PROXY_FT_TIMEOUT | PROXY_FT_INVALID_HEADER)) {
+        ptc_log_error(PTC_LOG_ERR, r->c->log, err,
+                      "%s while talking to upstream, upstream: \"" PTC_STR_FMT "\"", what,
+                      ctx->peer ? (int)ctx->peer->name.len : 0,
+                      ctx->peer ? (const char *)ctx->peer->name.data : "");
+    }
+    if (ctx->peer) {
+        ptc_upstream_peer_release(ctx->peer, PTC_UPSTREAM_FAILED, ptc_current_msec);
+    }
+    if (!ctx->status_logged) {
+        ptc_proxy_log_append(&ctx->log_status, ", ", "%u", status);
+    }
+    proxy_log_time(&ctx->log_rtime, ctx->try_start);
+    proxy_release_conn(ctx, false);
+    ctx->peer = NULL;
+    bool allowed = (plcf->next_upstream & ft) && !(plcf->next_upstream & PROXY_FT_OFF)
+                   && !ctx->header_passed
+                   && (plcf->next_upstream_tries == 0 || ctx->tries < plcf->next_upstream_tries)
+                   && (plcf->next_upstream_timeout == 0
+                       || ptc_current_msec - ctx->start < plcf->next_upstream_timeout)
+                   && (proxy_idempotent(r) || !ctx->request_sent
+                       || (plcf->next_upstream & PROXY_FT_NON_IDEMPOTENT))
+                   /* a streamed body cannot be sent twice */
+                   && !(r->request_body && ctx->sbuf && r->request_body->received > 0);
+    if (!allowed) {
+        proxy_fail(ctx, status);
+        return;
+    }
+    ctx->status = 0;
+    ctx->status_logged = 0;
+    ctx->request_sent = 0;
+    ctx->fail_status = status;
+    proxy_connect(ctx);
+}
+
+/* ---- the response head ---- */
+
+static int
+proxy_read_head(proxy_ctx_t *ctx)
+{
+    ptc_buf_t *b = ctx->hbuf;
+    ptc_conn_t *uc = ctx->uc;
+    if (b->last == b->end) {
+        return PTC_DECLINED; /* the head does not fit proxy_buffer_size */
+    }
+    ssize_t n = uc->recv(uc, b->last, (size_t)(b->end - b->last));
+    if (n == PTC_AGAIN) {
+        return PTC_AGAIN;
+    }
+    if (n <= 0) {
+        return PTC_ERROR;
+    }
+    b->last += n;
+    return PTC_OK;
+}
+
+static int
+proxy_parse_head(proxy_ctx_t *ctx)
+{
+    ptc_buf_t *b = ctx->hbuf;
+    if (!ctx->status_line_done) {
+        int rc = ptc_proxy_parse_status_line(ctx, b);
+        if (rc != PTC_OK) {
+            return rc;
+        }
+        ctx->status_line_done = 1;
+        memset(&ctx->hp, 0, sizeof(ctx->hp));
+        ctx->uheaders.nelts = 0;
+    }
+    for (;;) {
+        int rc = ptc_http_parse_header_line(&ctx->hp, b, true);
+        if (rc == PTC_DONE) {
+            if (ctx->status >= 100 && ctx->status < 200 && ctx->status != 101) {
+                /* an interim response: skip it, the final one follows */
+                ctx->status_line_done = 0;
+                int next = ptc_proxy_parse_status_line(ctx, b);
+                if (next != PTC_OK) {
+                    return next;
+                }
+                ctx->status_line_done = 1;
+                ctx->uheaders.nelts = 0;
+                continue;
+            }
+            return PTC_DONE;
+        }
+        if (rc != PTC_OK) {
+            return rc;
+        }
+        if (ctx->uheaders.nelts >= PROXY_HEADERS_MAX) {
+            return PTC_ERROR;
+        }
+        ptc_http_header_t *h = ptc_array_push(&ctx->uheaders);
+        if (h == NULL) {
+            return PTC_ERROR;
+        }
+        h->name.data = ctx->hp.header_name_start;
+        h->name.len = (size_t)(ctx->hp.header_name_end - ctx->hp.header_name_start);
+        h->value.data = ctx->hp.header_start;
+        h->value.len = (size_t)(ctx->hp.header_end - ctx->hp.header_start);
+        h->hash = 1;
+    }
+}
+
+static unsigned
+proxy_status_ft(unsigned status)
+{
+    switch (status) {
+    case 500:
+        return PROXY_FT_HTTP_500;
+    case 502:
+        return PROXY_FT_HTTP_502;
+    case 503:
+        return PROXY_FT_HTTP_503;
+    case 504:
+        return PROXY_FT_HTTP_504;
+    case 403:
+        return PROXY_FT_HTTP_403;
+    case 404:
+        return PROXY_FT_HTTP_404;
+    case 429:
+        return PROXY_FT_HTTP_429;
+    default:
+        return 0;
+    }
+}
+
+/* Would proxy_next_upstream send this status to another peer, and is one
+ * left? (Without a next peer the response itself is passed on.) */
+static bool
+proxy_retry_status(proxy_ctx_t *ctx)
+{
+    proxy_loc_conf_t *plcf = ctx->plcf;
+    unsigned ft = proxy_status_ft(ctx->status);
+    if (ft == 0 || !(plcf->next_upstream & ft)
+        || (plcf->next_upstream_tries && ctx->tries >= plcf->next_upstream_tries)
+        || (!proxy_idempotent(ctx->r) && !(plcf->next_upstream & PROXY_FT_NON_IDEMPOTENT))) {
+        return false;
+    }
+    ptc_upstream_pick_t probe = ctx->pick, bprobe = ctx->backup_pick;
+    return ptc_upstream_group_pick(ctx->group, ctx->r, &probe, &bprobe) != NULL;
+}
+
+static bool
+proxy_intercept(proxy_ctx_t *ctx)
+{
+    ptc_http_core_loc_conf_t *clcf = ptc_http_core_loc(ctx->r);
+    if (!ctx->plcf->intercept_errors || ctx->status < 300 || clcf->error_pages == NULL) {
+        return false;
+    }
+    ptc_http_error_page_t *ep = clcf->error_pages->elts;
+    for (size_t i = 0; i < clcf->error_pages->nelts; i++) {
+        if (ep[i].status == ctx->status) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+proxy_head_done(proxy_ctx_t *ctx)
+{
+    ptc_http_request_t *r = ctx->r;
+    ptc_proxy_log_append(&ctx->log_status, ", ", "%u", ctx->status);
+    proxy_log_time(&ctx->log_htime, ctx->try_start);
+    ctx->status_logged = 1;
+    if (proxy_retry_status(ctx)) {
+        ptc_log_error(PTC_LOG_INFO, r->c->log, 0, "upstream answered %u, trying the next one",
+                      ctx->status);
+        proxy_next(ctx, proxy_status_ft(ctx->status), "upstream answered an error status", 0);
+        return;
+    }
+    if (ptc_proxy_process_headers(ctx) != PTC_OK) {
+        proxy_next(ctx, PROXY_FT_INVALID_HEADER, "upstream sent invalid header", 0);
+        return;
+    }
+    if (ctx->status == 101 && r->headers_in.upgrade) {
+        ptc_proxy_tunnel_start(ctx);
+        return;
+    }
+    if (proxy_intercept(ctx)) {
+        ptc_upstream_peer_release(ctx->peer, PTC_UPSTREAM_OK, ptc_current_msec);
+        proxy_release_conn(ctx, false);
+        ctx->finished = 1;
+        r->headers_out.list.nelts = 0;
+        ptc_http_finalize_status(r, ctx->status);
+        return;
+    }
+    ctx->header_passed = 1;
+    int rc = ptc_http_send_header(r);
+    if (rc == PTC_ERROR) {
+        proxy_fail(ctx, 500);
+        return;
+    }
+    if (ctx->no_body || rc == PTC_DONE) {
+        /* HEAD, 1xx, 204, 304: a body would be a protocol error; a HEAD
+         * answered with a body by the upstream makes the connection unusable */
+        ctx->finished = 1;
+        proxy_log_time(&ctx->log_rtime, ctx->try_start);
+        ptc_upstream_peer_release(ctx->peer, PTC_UPSTREAM_OK, ptc_current_msec);
+        bool clean = ctx->hbuf->pos == ctx->hbuf->last && !ctx->upstream_close
+                     && !ctx->request_close;
+        proxy_release_conn(ctx, clean && (r->method != PTC_HTTP_HEAD || ctx->rest <= 0));
+        ptc_http_finalize(r, PTC_OK);
+        return;
+    }
+    ctx->state = PX_BODY;
+    r->resume_handler = proxy_resume;
+    proxy_read_body(ctx);
+}
+
+static void
+proxy_up_read(ptc_event_t *ev)
+{
+    ptc_conn_t *uc = ev->data;
+    proxy_ctx_t *ctx = uc->data;
+    if (ctx->state == PX_TUNNEL) {
+        ptc_proxy_tunnel_start(ctx);
+        return;
+    }
+    if (ctx->state == PX_BODY) {
+        if (ev->timedout) {
+            ptc_log_error(PTC_LOG_ERR, ctx->r->c->log, ETIMEDOUT,
+                          "upstream timed out while reading upstream");
+            proxy_fail(ctx, 504);
+            return;
+        }
+        proxy_read_body(ctx);
+        return;
+    }
+    if (ctx->state != PX_HEADER) {
+        return; /* response data before the request went out: wait */
+    }
+    if (ev->timedout) {
+        proxy_next(ctx, PROXY_FT_TIMEOUT, "upstream timed out while reading response header",
+                   ETIMEDOUT);
+        return;
+    }
+    for (;;) {
+        int rc = proxy_parse_head(ctx);
+        if (rc == PTC_DONE) {
+            ptc_event_del_timer(ev);
+            proxy_head_done(ctx);
+            return;
+        }
+        if (rc == PTC_ERROR) {
+            proxy_next(ctx, PROXY_FT_INVALID_HEADER, "upstream sent invalid response head", 0);
+            return;
+        }
+        rc = proxy_read_head(ctx);
+        if (rc == PTC_AGAIN) {
+            return;
+        }
+        if (rc == PTC_DECLINED) {
+            proxy_next(ctx, PROXY_FT_INVALID_HEADER, "upstream sent too big header", 0);
+            return;
+        }
+        if (rc == PTC_ERROR) {
+            proxy_next(ctx, PROXY_FT_ERROR,
+                       "upstream prematurely closed connection while reading response header", 0);
+            return;
+        }
+    }
+}
+
+/* ---- the response body ---- */
+
+static ptc_buf_t *
+proxy_free_buf(proxy_ctx_t *ctx)
+{
+    proxy_loc_conf_t *plcf = ctx->plcf;
+    for (size_t i = 0; i < ctx->nbufs; i++) {
+        ptc_buf_t *b = ctx->bufs[i];
+        if (b->pos == b->last) {
+            b->pos = b->last = b->start;
+            b->flush = 0;
+            return b;
+        }
+    }
+    if (ctx->nbufs == (size_t)plcf->bufs_num) {
+        return NULL;
+    }
+    if (ctx->bufs == NULL) {
+        ctx->bufs = ptc_pcalloc(ctx->r->pool, (size_t)plcf->bufs_num * sizeof(ptc_buf_t *));
+        if (ctx->bufs == NULL) {
+            return NULL;
+        }
+    }
+    ptc_buf_t *b = ptc_buf_create(ctx->r->pool, plcf->bufs_size);
+    if (b != NULL) {
+        ctx->bufs[ctx->nbufs++] = b;
+    }
+    return b;
+}
+
+/* Decode chunked framing in place: the data of [pos, last) is compacted to
+ * [pos, new last). PTC_OK (more to come), PTC_DONE (body complete),
+ * PTC_ERROR. *extra tells whether bytes followed the body. */
+static int
+proxy_dechunk(proxy_ctx_t *ctx, ptc_buf_t *b, bool *extra)
+{
+    ptc_buf_t in = *b;
+    u_char *w = b->pos;
+    for (;;) {
+        int rc = ptc_http_parse_chunked(&ctx->chunk, &in);
+        if (rc == PTC_OK) {
+            size_t n = (size_t)ctx->chunk.size;
+            memmove(w, in.pos, n);
+            w += n;
+            in.pos += n;
+            continue;
+        }
+        b->last = w;
+        if (rc == PTC_DONE) {
+            *extra = in.pos < in.last;
+        }
+        return rc == PTC_AGAIN ? PTC_OK : rc;
+    }
+}
+
+static void
+proxy_body_done(proxy_ctx_t *ctx, bool reusable)
+{
+    ptc_http_request_t *r = ctx->r;
+    ctx->finished = 1;
+    ctx->state = PX_DONE;
+    r->resume_handler = NULL;
+    proxy_log_time(&ctx->log_rtime, ctx->try_start);
+    ptc_upstream_peer_release(ctx->peer, PTC_UPSTREAM_OK, ptc_current_msec);
+    proxy_release_conn(ctx, reusable && !ctx->close_delimited && !ctx->upstream_close
+                                && !ctx->request_close);
+    ptc_buf_t *b = ptc_buf_calloc(r->pool);
+    if (b == NULL) {
+        ptc_http_finalize(r, PTC_ERROR);
+        return;
+    }
+    b->last_buf = 1;
+    ptc_chain_t cl = {b, NULL};
+    int rc = ptc_http_output_filter(r, &cl);
+    ptc_http_finalize(r, rc == PTC_ERROR ? PTC_ERROR : PTC_OK);
+}
+
+/* Account for and pass on the bytes now in b. PTC_OK (continue), PTC_DONE
+ * (body complete; finalized), PTC_ERROR (handled). */
+static int
+proxy_pass_data(proxy_ctx_t *ctx, ptc_buf_t *b)
+{
+    bool done = false, extra = false;
+    if (ctx->chunked) {
+        int rc = proxy_dechunk(ctx, b, &extra);
+        if (rc == PTC_ERROR) {
+            ptc_log_error(PTC_LOG_ERR, ctx->r->c->log, 0, "upstream sent invalid chunked "
+                                                          "response");
+            proxy_fail(ctx, 502);
+            return PTC_ERROR;
+        }
+        done = rc == PTC_DONE;
+    } else if (ctx->rest >= 0) {
+        off_t n = ptc_min((off_t)(b->last - b->pos), ctx->rest);
+        extra = (off_t)(b->last - b->pos) > n;
+        b->last = b->pos + n;
+        ctx->rest -= n;
+        done = ctx->rest == 0;
+    }
+    if (b->last > b->pos) {
+        b->flush = !ctx->plcf->buffering;
+        ptc_chain_t cl = {b, NULL};
+        if (ptc_http_output_filter(ctx->r, &cl) == PTC_ERROR) {
+            proxy_fail(ctx, 502);
+            return PTC_ERROR;
+        }
+    }
+    if (done) {
+        proxy_body_done(ctx, !extra);
+        return PTC_DONE;
+    }
+    return PTC_OK;
+}
+
+static void
+proxy_read_body(proxy_ctx_t *ctx)
+{
+    ptc_conn_t *uc = ctx->uc;
+    if (!ctx->head_body_done) {
+        /* body bytes that came with the head (the buffer then belongs to
+         * the output until sent; it is never read into again) */
+        ctx->head_body_done = 1;
+        if (ctx->hbuf->pos < ctx->hbuf->last && proxy_pass_data(ctx, ctx->hbuf) != PTC_OK) {
+            return;
+        }
+    }
+    if (ctx->finished) {
+        return;
+    }
+    if (ctx->rest == 0 && !ctx->chunked) {
+        proxy_body_done(ctx, true);
+        return;
+    }
+    for (;;) {
+        ptc_buf_t *b = proxy_free_buf(ctx);
+        if (b == NULL) {
+            return; /* every buffer waits for the client: proxy_resume continues */
+        }
+        size_t size = (size_t)(b->end - b->last);
+        if (!ctx->chunked && ctx->rest > 0 && (off_t)size > ctx->rest) {
+            size = (size_t)ctx->rest; /* never read past this response */
+        }
+        ssize_t n = uc->read->ready || uc->read->eof ? uc->recv(uc, b->last, size) : PTC_AGAIN;
+        if (n == PTC_AGAIN) {
+            ptc_event_add_timer(uc->read, ctx->plcf->read_timeout);
+            return;
+        }
+        if (n == 0 && ctx->close_delimited) {
+            proxy_body_done(ctx, false);
+            return;
+        }
+        if (n <= 0) {
+            ptc_log_error(PTC_LOG_ERR, ctx->r->c->log, 0,
+                          "upstream prematurely closed connection while reading upstream");
+            proxy_fail(ctx, 502);
+            return;
+        }
+        b->last += n;
+        if (proxy_pass_data(ctx, b) != PTC_OK) {
+            return;
+        }
+    }
+}
+
+static void
+proxy_resume(ptc_http_request_t *r)
+{
+    proxy_ctx_t *ctx = ptc_http_get_ctx(r, ptc_proxy_module);
+    if (ctx && ctx->state == PX_BODY && !ctx->finished && ctx->uc) {
+        proxy_read_body(ctx);
+    }
+}
+
+/* ---- the content handler ---- */
+
+static int
+proxy_eval_url(proxy_ctx_t *ctx, ptc_str_t *uri, bool *has_uri)
+{
+    ptc_http_request_t *r = ctx->r;
+    ptc_str_t url;
+    if (ptc_http_complex_value(r, ctx->plcf->url_cv, &url) != PTC_OK) {
+        return PTC_ERROR;
+    }
+    if (url.len <= 7 || ptc_strncasecmp(url.data, (const u_char *)"http://", 7) != 0) {
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "invalid URL prefix in \"%.*s\"",
+                      PTC_STR_ARG(url));
+        return PTC_DECLINED;
+    }
+    ptc_str_t rest = {url.len - 7, url.data + 7};
+    u_char *slash = memchr(rest.data, '/', rest.len);
+    ctx->host.data = rest.data;
+    ctx->host.len = slash ? (size_t)(slash - rest.data) : rest.len;
+    *has_uri = slash != NULL;
+    if (slash) {
+        uri->data = slash;
+        uri->len = (size_t)(rest.data + rest.len - slash);
+    }
+    /* a variable target may only name a configured upstream group or an
+     * address; host names are not resolved at run time (no resolver) */
+    ctx->group = NULL;
+    ptc_upstream_group_t *g = ptc_upstream_group_for(r, &ctx->host);
+    if (g == NULL) {
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "no upstream \"%.*s\" (a proxy_pass with "
+                                                 "variables needs a configured upstream or an "
+                                                 "address)",
+                      PTC_STR_ARG(ctx->host));
+        return PTC_DECLINED;
+    }
+    ctx->group = g;
+    return PTC_OK;
+}
+
+static void
+proxy_start(ptc_http_request_t *r)
+{
+    proxy_ctx_t *ctx = ptc_http_get_ctx(r, ptc_proxy_module);
+    ptc_str_t uri = ctx->plcf->uri;
+    bool has_uri = ctx->plcf->has_uri;
+    if (ctx->plcf->url_cv) {
+        int rc = proxy_eval_url(ctx, &uri, &has_uri);
+        if (rc != PTC_OK) {
+            ptc_http_finalize_status(r, rc == PTC_ERROR ? 500 : 502);
+            return;
+        }
+    }
+    if (ptc_proxy_build_request(ctx, &uri, has_uri) != PTC_OK) {
+        ptc_http_finalize_status(r, 500);
+        return;
+    }
+    proxy_connect(ctx);
+}
+
+void
+ptc_proxy_handler(ptc_http_request_t *r)
+{
+    proxy_loc_conf_t *plcf = ptc_http_get_loc_conf(r, ptc_proxy_module);
+    proxy_ctx_t *ctx = ptc_pcalloc(r->pool, sizeof(*ctx));
+    ptc_pool_cleanup_t *cln = ptc_pool_cleanup_add(r->pool, 0);
+    if (ctx == NULL || cln == NULL
+        || ptc_array_init(&ctx->uheaders, r->pool, 16, sizeof(ptc_http_header_t)) != PTC_OK
+        || (ctx->hbuf = ptc_buf_create(r->pool, plcf->buffer_size)) == NULL) {
+        ptc_http_finalize_status(r, 500);
+        return;
+    }
+    cln->handler = proxy_cleanup;
+    cln->data = ctx;
+    ctx->r = r;
+    ctx->plcf = plcf;
+    ctx->group = plcf->group;
+    ctx->host = plcf->host;
+    ctx->port = plcf->port;
+    ctx->start = ptc_current_msec;
+    ptc_http_set_ctx(r, ptc_proxy_module, ctx);
+    bool has_body = r->headers_in.content_length_n > 0 || r->headers_in.chunked;
+    if (plcf->pass_request_body && has_body && !plcf->request_buffering
+        && !(r->headers_in.chunked && plcf->http_version == 1000)) {
+        /* a chunked body cannot be streamed to an HTTP/1.0 upstream: that
+         * case is buffered, as nginx does */
+        if (ptc_proxy_stream_init(ctx) != PTC_OK) {
+            ptc_http_finalize_status(r, 500);
+            return;
+        }
+        proxy_start(r);
+        return;
+    }
+    if (!plcf->pass_request_body || !has_body) {
+        if (ptc_http_discard_request_body(r) == PTC_ERROR && r->discard_status) {
+            ptc_http_finalize_status(r, r->discard_status);
+            return;
+        }
+        proxy_start(r);
+        return;
+    }
+    /* The body is read whole before the upstream is chosen (memory up to
+     * client_body_buffer_size, then a temp file), so a retry can resend it
+     * and a slow client never holds an upstream connection. */
+    ptc_http_read_request_body(r, proxy_start);
+}

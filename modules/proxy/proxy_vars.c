@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Proxy variables: $proxy_host, $proxy_port, $proxy_add_x_forwarded_for,
+ * and the $upstream_* values for logs ("a, b" lists when a request was
+ * tried on several peers). */
+#include <stdio.h>
+
+#include "core/ptc_pool.h"
+#include "modules/proxy/proxy_ctx.h"
+
+static proxy_ctx_t *
+vars_ctx(ptc_http_request_t *r, ptc_http_variable_value_t *v)
+{
+    proxy_ctx_t *ctx = ptc_http_get_ctx(r, ptc_proxy_module);
+    if (ctx == NULL) {
+        v->not_found = 1;
+    }
+    return ctx;
+}
+
+static int
+var_proxy_host(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t port)
+{
+    proxy_ctx_t *ctx = vars_ctx(r, v);
+    if (ctx) {
+        v->value = port ? ctx->port : ctx->host;
+        v->valid = 1;
+    }
+    return PTC_OK;
+}
+
+static int
+var_upstream_log(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t off)
+{
+    proxy_ctx_t *ctx = vars_ctx(r, v);
+    if (ctx == NULL) {
+        return PTC_OK;
+    }
+    proxy_log_str_t *s = (proxy_log_str_t *)((char *)ctx + off);
+    if (s->len == 0) {
+        v->not_found = 1;
+        return PTC_OK;
+    }
+    return ptc_str_dup(r->pool, &v->value, s->data, s->len) == PTC_OK ? (v->valid = 1, PTC_OK)
+                                                                       : PTC_ERROR;
+}
+
+/* X-Forwarded-For of the request (all such headers, in order) plus the
+ * client address. */
+static int
+var_add_xff(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
+{
+    ptc_http_header_t *h = r->headers_in.list.elts;
+    size_t len = r->c->addr_text.len;
+    for (size_t i = 0; i < r->headers_in.list.nelts; i++) {
+        if (h[i].hash && ptc_str_caseeq_c(&h[i].name, "x-forwarded-for")) {
+            len += h[i].value.len + 2;
+        }
+    }
+    u_char *p = ptc_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return PTC_ERROR;
+    }
+    v->value.data = p;
+    for (size_t i = 0; i < r->headers_in.list.nelts; i++) {
+        if (h[i].hash && ptc_str_caseeq_c(&h[i].name, "x-forwarded-for") && h[i].value.len) {
+            p = ptc_cpymem(p, h[i].value.data, h[i].value.len);
+            p = ptc_cpymem(p, ", ", 2);
+        }
+    }
+    p = ptc_cpymem(p, r->c->addr_text.data, r->c->addr_text.len);
+    v->value.len = (size_t)(p - v->value.data);
+    v->valid = 1;
+    return PTC_OK;
+}
+
+static int
+var_upstream_http(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
+{
+    const ptc_str_t *full = (const ptc_str_t *)data;
+    ptc_str_t name = {full->len - 14, full->data + 14}; /* "upstream_http_" */
+    proxy_ctx_t *ctx = vars_ctx(r, v);
+    if (ctx == NULL) {
+        return PTC_OK;
+    }
+    ptc_http_header_t *h = ctx->uheaders.elts;
+    for (size_t i = 0; i < ctx->uheaders.nelts; i++) {
+        if (h[i].name.len != name.len) {
+            continue;
+        }
+        size_t k = 0;
+        while (k < name.len
+               && (ptc_tolower(h[i].name.data[k]) == ptc_tolower(name.data[k])
+                   || (h[i].name.data[k] == '-' && name.data[k] == '_'))) {
+            k++;
+        }
+        if (k == name.len) {
+            v->value = h[i].value;
+            v->valid = 1;
+            return PTC_OK;
+        }
+    }
+    v->not_found = 1;
+    return PTC_OK;
+}
+
+#define LOG_OFF(f) offsetof(proxy_ctx_t, f)
+#define NC PTC_HTTP_VAR_NOCACHEABLE
+
+static const ptc_http_variable_def_t proxy_vars[] = {
+    {"proxy_host", var_proxy_host, 0, 0},
+    {"proxy_port", var_proxy_host, 1, 0},
+    {"proxy_add_x_forwarded_for", var_add_xff, 0, 0},
+    {"upstream_addr", var_upstream_log, LOG_OFF(log_addr), NC},
+    {"upstream_status", var_upstream_log, LOG_OFF(log_status), NC},
+    {"upstream_response_time", var_upstream_log, LOG_OFF(log_rtime), NC},
+    {"upstream_connect_time", var_upstream_log, LOG_OFF(log_ctime), NC},
+    {"upstream_header_time", var_upstream_log, LOG_OFF(log_htime), NC},
+    {"upstream_http_", var_upstream_http, 0, PTC_HTTP_VAR_PREFIX | NC},
+    {NULL, NULL, 0, 0},
+};
+
+int
+ptc_proxy_variables(ptc_conf_t *cf)
+{
+    return ptc_http_add_variables(cf, proxy_vars);
+}
