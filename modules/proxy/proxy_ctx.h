@@ -56,7 +56,9 @@ typedef struct {
     unsigned streaming : 1;        /* the body is being streamed upstream */
     unsigned stream_done : 1;
     unsigned continue_sent : 1;
-    unsigned sbuf_from_header : 1; /* sbuf was filled from r->header_in */   /* body bytes read with the head were passed on */    /* this try's status is in $upstream_status */
+    unsigned sbuf_from_header : 1; /* sbuf was filled from r->header_in */
+    unsigned retry_fresh : 1;      /* retry the same peer: the pooled connection was dead */
+    unsigned tries_fresh : 1;      /* this try must not take a pooled connection */   /* body bytes read with the head were passed on */    /* this try's status is in $upstream_status */
     unsigned chunked : 1;
     unsigned close_delimited : 1;
     unsigned no_body : 1;

@@ -142,7 +142,9 @@ proxy_eval_headers(proxy_ctx_t *ctx, proxy_kv_t **out, size_t *n, size_t *len)
             return PTC_ERROR;
         }
         if (ptc_str_caseeq_c(&h[i].name, "connection")) {
-            ctx->request_close = v.len == 0 || ptc_strnstr(v.data, v.len, "close", 5) != NULL;
+            /* no Connection header: HTTP/1.1 keeps the connection, 1.0 does not */
+            ctx->request_close = v.len ? ptc_strnstr(v.data, v.len, "close", 5) != NULL
+                                       : ctx->plcf->http_version == 1000;
         }
         if (v.len == 0) {
             continue; /* an empty value removes the header */
@@ -220,6 +222,8 @@ ptc_proxy_build_request(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool has_ur
     } else if (ctx->streaming) {
         p += sprintf((char *)p, "Content-Length: %lld\r\n",
                      (long long)r->headers_in.content_length_n);
+    } else if (r->headers_in.content_length_n == 0 && plcf->pass_request_body) {
+        p = ptc_cpymem(p, "Content-Length: 0\r\n", 19); /* an empty body, said so */
     }
     for (size_t i = 0; plcf->pass_request_headers && i < r->headers_in.list.nelts; i++) {
         if (proxy_client_header_wanted(ctx, &hs[i])) {

@@ -91,7 +91,7 @@ proxy_hidden(proxy_ctx_t *ctx, const ptc_str_t *name)
         }
     }
     if (name->len > 8 && ptc_strncasecmp(name->data, (const u_char *)"x-accel-", 8) == 0) {
-        return true;
+        return !proxy_name_in(name, ctx->plcf->pass_headers);
     }
     if (proxy_name_in(name, ctx->plcf->hide_headers)) {
         return true;
@@ -127,8 +127,8 @@ proxy_rewrite_location(proxy_ctx_t *ctx, ptc_str_t *value)
                 return PTC_ERROR;
             }
             *value = abs;
+            return PTC_OK;
         }
-        return PTC_OK;
     }
     proxy_redirect_t *pr = plcf->redirects ? plcf->redirects->elts : NULL;
     for (size_t i = 0; plcf->redirects && i < plcf->redirects->nelts; i++) {

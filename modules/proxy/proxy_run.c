@@ -279,6 +279,13 @@ proxy_connect(proxy_ctx_t *ctx)
 {
     ptc_http_request_t *r = ctx->r;
     int rc, err;
+    if (ctx->retry_fresh) {
+        /* same peer, new connection: the pooled one had been closed */
+        ctx->retry_fresh = 0;
+        ctx->tries--;
+        ctx->peer->conns++;
+        goto connect;
+    }
     ctx->peer = ptc_upstream_group_pick(ctx->group, r, &ctx->pick, &ctx->backup_pick);
     if (ctx->peer == NULL) {
         if (ctx->fail_status) {
@@ -304,11 +311,13 @@ proxy_connect(proxy_ctx_t *ctx)
     ctx->upstream_close = 0;
     ptc_proxy_log_append(&ctx->log_addr, ", ", PTC_STR_FMT, PTC_STR_ARG(ctx->peer->name));
     ctx->peer->conns++;
+connect:
     if (proxy_rewind(ctx) != PTC_OK) {
         proxy_fail(ctx, 500);
         return;
     }
-    ptc_conn_t *uc = proxy_pooled(ctx);
+    ptc_conn_t *uc = ctx->tries_fresh ? NULL : proxy_pooled(ctx);
+    ctx->tries_fresh = 0;
     ctx->reused = uc != NULL;
     if (uc == NULL) {
         uc = ptc_conn_connect((struct sockaddr *)&ctx->peer->sockaddr, ctx->peer->socklen,
@@ -353,9 +362,7 @@ proxy_next(proxy_ctx_t *ctx, unsigned ft, const char *what, int err)
         ptc_log_error(PTC_LOG_INFO, r->c->log, err, "%s (reused keep-alive connection), "
                                                     "retrying", what);
         proxy_release_conn(ctx, false);
-        ctx->pick.tries--;
-        ctx->pick.tried[0] = ctx->pick.tried[1] = ctx->pick.tried[2] = ctx->pick.tried[3] = 0;
-        ctx->log_addr.len = 0;
+        ctx->retry_fresh = 1;
         proxy_connect(ctx);
         return;
     }
@@ -366,7 +373,10 @@ proxy_next(proxy_ctx_t *ctx, unsigned ft, const char *what, int err)
                       ctx->peer ? (const char *)ctx->peer->name.data : "");
     }
     if (ctx->peer) {
-        ptc_upstream_peer_release(ctx->peer, PTC_UPSTREAM_FAILED, ptc_current_msec);
+        /* a 403/404 is an answer, not a broken peer */
+        bool failed = !(ft & (PROXY_FT_HTTP_403 | PROXY_FT_HTTP_404));
+        ptc_upstream_peer_release(ctx->peer, failed ? PTC_UPSTREAM_FAILED : PTC_UPSTREAM_OK,
+                                  ptc_current_msec);
     }
     if (!ctx->status_logged) {
         ptc_proxy_log_append(&ctx->log_status, ", ", "%u", status);
@@ -497,8 +507,13 @@ proxy_retry_status(proxy_ctx_t *ctx)
         || (!proxy_idempotent(ctx->r) && !(plcf->next_upstream & PROXY_FT_NON_IDEMPOTENT))) {
         return false;
     }
-    ptc_upstream_pick_t probe = ctx->pick, bprobe = ctx->backup_pick;
-    return ptc_upstream_group_pick(ctx->group, ctx->r, &probe, &bprobe) != NULL;
+    if (plcf->next_upstream_timeout
+        && ptc_current_msec - ctx->start >= plcf->next_upstream_timeout) {
+        return false;
+    }
+    ptc_upstream_pick_t probe = ctx->pick;
+    probe.now = ptc_current_msec;
+    return ptc_upstream_group_has_next(ctx->group, &probe, &ctx->backup_pick);
 }
 
 static bool
@@ -560,7 +575,7 @@ proxy_head_done(proxy_ctx_t *ctx)
         ptc_upstream_peer_release(ctx->peer, PTC_UPSTREAM_OK, ptc_current_msec);
         bool clean = ctx->hbuf->pos == ctx->hbuf->last && !ctx->upstream_close
                      && !ctx->request_close;
-        proxy_release_conn(ctx, clean && (r->method != PTC_HTTP_HEAD || ctx->rest <= 0));
+        proxy_release_conn(ctx, clean);
         ptc_http_finalize(r, PTC_OK);
         return;
     }
@@ -651,6 +666,17 @@ proxy_free_buf(proxy_ctx_t *ctx)
         ctx->bufs[ctx->nbufs++] = b;
     }
     return b;
+}
+
+static bool
+proxy_free_buf_peek(proxy_ctx_t *ctx)
+{
+    for (size_t i = 0; i < ctx->nbufs; i++) {
+        if (ctx->bufs[i]->pos == ctx->bufs[i]->last) {
+            return true;
+        }
+    }
+    return ctx->nbufs < (size_t)ctx->plcf->bufs_num;
 }
 
 /* Decode chunked framing in place: the data of [pos, last) is compacted to
@@ -759,7 +785,23 @@ proxy_read_body(proxy_ctx_t *ctx)
     for (;;) {
         ptc_buf_t *b = proxy_free_buf(ctx);
         if (b == NULL) {
-            return; /* every buffer waits for the client: proxy_resume continues */
+            /* every buffer waits for the client: make sure they are on their
+             * way (small pieces may be held back), and stop timing the
+             * upstream, which is not the slow side; proxy_resume continues */
+            ptc_event_del_timer(uc->read);
+            ptc_buf_t *f = ptc_buf_calloc(ctx->r->pool);
+            if (f != NULL) {
+                f->flush = 1;
+                ptc_chain_t cl = {f, NULL};
+                if (ptc_http_output_filter(ctx->r, &cl) == PTC_ERROR) {
+                    proxy_fail(ctx, 502);
+                    return;
+                }
+                if (proxy_free_buf_peek(ctx)) {
+                    continue; /* the flush freed a buffer */
+                }
+            }
+            return;
         }
         size_t size = (size_t)(b->end - b->last);
         if (!ctx->chunked && ctx->rest > 0 && (off_t)size > ctx->rest) {
@@ -809,13 +851,20 @@ proxy_eval_url(proxy_ctx_t *ctx, ptc_str_t *uri, bool *has_uri)
     if (url.len <= 7 || ptc_strncasecmp(url.data, (const u_char *)"http://", 7) != 0) {
         ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "invalid URL prefix in \"%.*s\"",
                       PTC_STR_ARG(url));
-        return PTC_DECLINED;
+        return PTC_ERROR;
     }
     ptc_str_t rest = {url.len - 7, url.data + 7};
     u_char *slash = memchr(rest.data, '/', rest.len);
     ctx->host.data = rest.data;
     ctx->host.len = slash ? (size_t)(slash - rest.data) : rest.len;
     *has_uri = slash != NULL;
+    u_char *colon = memchr(ctx->host.data, ':', ctx->host.len);
+    if (colon) {
+        ctx->port.data = colon + 1;
+        ctx->port.len = ctx->host.len - (size_t)(colon + 1 - ctx->host.data);
+    } else {
+        ptc_str_set(&ctx->port, "80");
+    }
     if (slash) {
         uri->data = slash;
         uri->len = (size_t)(rest.data + rest.len - slash);
@@ -844,7 +893,7 @@ proxy_start(ptc_http_request_t *r)
     if (ctx->plcf->url_cv) {
         int rc = proxy_eval_url(ctx, &uri, &has_uri);
         if (rc != PTC_OK) {
-            ptc_http_finalize_status(r, rc == PTC_ERROR ? 500 : 502);
+            ptc_http_finalize_status(r, rc == PTC_ERROR || ctx->host.len == 0 ? 500 : 502);
             return;
         }
     }

@@ -384,6 +384,9 @@ upstream_finish(ptc_conf_t *cf, ptc_upstream_group_t *g)
     }
     g->npeers = n - nb;
     g->nbackup = nb;
+    if (nb && (g->ip_hash || g->hash_key)) {
+        return "balancing method does not support parameter \"backup\"";
+    }
     if (g->npeers > 256 || g->nbackup > 256) {
         return "too many servers (256 per tier at most)";
     }
@@ -399,6 +402,11 @@ upstream_finish(ptc_conf_t *cf, ptc_upstream_group_t *g)
         } else {
             g->peers[a++] = all[i];
         }
+    }
+    if (g->npeers == 1 && g->nbackup == 0) {
+        /* a lone server is never marked unavailable (nginx does the same):
+         * failing fast would only turn its hiccups into 502s */
+        g->peers[0].max_fails = 0;
     }
     if (g->balancer == NULL) {
         g->balancer = &ptc_upstream_round_robin;
@@ -496,4 +504,21 @@ ptc_upstream_group_for(ptc_http_request_t *r, const ptc_str_t *name)
     g->data = g->balancer->init(r->pool, g->peers, 1, NULL);
     ptc_queue_init(&g->idle);
     return g->data ? g : NULL;
+}
+
+bool
+ptc_upstream_group_has_next(ptc_upstream_group_t *g, const ptc_upstream_pick_t *pick,
+                            const ptc_upstream_pick_t *backup_pick)
+{
+    for (size_t i = 0; i < g->npeers; i++) {
+        if (ptc_upstream_peer_usable(&g->peers[i], i, pick)) {
+            return true;
+        }
+    }
+    for (size_t i = 0; i < g->nbackup; i++) {
+        if (ptc_upstream_peer_usable(&g->backup[i], i, backup_pick)) {
+            return true;
+        }
+    }
+    return false;
 }

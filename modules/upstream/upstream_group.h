@@ -49,6 +49,11 @@ ptc_upstream_peer_t *ptc_upstream_group_pick(ptc_upstream_group_t *g, ptc_http_r
                                              ptc_upstream_pick_t *pick,
                                              ptc_upstream_pick_t *backup_pick);
 
+/* Is any peer left that this request has not tried and may use now? Does
+ * not change balancer state (unlike a pick). */
+bool ptc_upstream_group_has_next(ptc_upstream_group_t *g, const ptc_upstream_pick_t *pick,
+                                 const ptc_upstream_pick_t *backup_pick);
+
 /* At run time (proxy_pass with variables): the configured group of that
  * name, or a one-peer group for a literal address made in r->pool; NULL
  * when the name is neither (no resolver at run time). */
