@@ -256,7 +256,9 @@ hash_ring_pick(void *data, ptc_upstream_peer_t *peers, size_t n, ptc_upstream_pi
     if (ring->npoints == 0 || !hash_any_usable(peers, n, p)) {
         return -1;
     }
-    start = hash_ring_find(ring, ptc_upstream_crc32(p->key.data, p->key.len));
+    /* CRC-32 of similar short keys ("key1", "key2") is too regular to spread
+     * them over the ring: mix it like the points */
+    start = hash_ring_find(ring, hash_mix32(ptc_upstream_crc32(p->key.data, p->key.len)));
     for (k = 0; k < ring->npoints; k++) {
         pt = &ring->points[(start + k) % ring->npoints];
         if (pt->peer < n && ptc_upstream_peer_usable(&peers[pt->peer], pt->peer, p)) {

@@ -143,8 +143,10 @@ def test_hash_consistent_moves_few_keys(ptc, backends):
     after = key_map(srv, keys, "2")
     assert len(after) == 200 and "D" not in after.values()
     moved = [k for k in keys if after[k] != before[k]]
-    assert len(moved) <= 200 // 3, (len(moved), per_backend)
-    assert {k for k in keys if before[k] == "D"} <= set(moved)
+    # exactly the removed server's keys move (about 1/4 of them: the share of
+    # one server on a ring with random addresses varies, hence the margin)
+    assert set(moved) == {k for k in keys if before[k] == "D"}, (len(moved), per_backend)
+    assert len(moved) <= 200 * 0.4, (len(moved), per_backend)
 
 
 @pytest.mark.parametrize("method", ["random;", "random two;", "random two least_conn;"])

@@ -662,6 +662,26 @@ TEST(consistent_weights_2_1)
     ASSERT_TRUE(bal_within(count[1], 3333, 10));
 }
 
+/* Short sequential keys ("key1", "key2", ...) spread evenly: their CRC-32s
+ * are too regular to place on the ring unmixed. */
+TEST(consistent_sequential_keys_spread)
+{
+    ptc_upstream_peer_t peers[4];
+    ptc_pool_t *pool = ptc_pool_create(4096);
+    void *data = bal_setup(&ptc_upstream_hash_consistent, pool, peers, 4, NULL);
+    int count[4] = {0, 0, 0, 0};
+    char key[32];
+
+    for (int k = 1; k <= 4000; k++) {
+        snprintf(key, sizeof(key), "key%d", k);
+        count[bal_pick(&ptc_upstream_hash_consistent, data, peers, 4, key)]++;
+    }
+    ptc_pool_destroy(pool);
+    for (int i = 0; i < 4; i++) {
+        ASSERT_TRUE(bal_within(count[i], 1000, 20));
+    }
+}
+
 /* Skipping a down peer's points is the same as the ring without it. */
 TEST(consistent_unusable_peer_skips_to_next_point)
 {
@@ -905,6 +925,7 @@ suite_balancer(void)
     RUN(hash_nothing_usable);
     RUN(consistent_removing_a_peer_moves_only_its_keys);
     RUN(consistent_weights_2_1);
+    RUN(consistent_sequential_keys_spread);
     RUN(consistent_unusable_peer_skips_to_next_point);
     RUN(consistent_retry_and_empty);
     RUN(random_deterministic_for_seed);
