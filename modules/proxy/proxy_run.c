@@ -279,12 +279,12 @@ proxy_connect(proxy_ctx_t *ctx)
 {
     ptc_http_request_t *r = ctx->r;
     int rc, err;
-    if (ctx->retry_fresh) {
+    bool fresh = ctx->retry_fresh;
+    if (fresh) {
         /* same peer, new connection: the pooled one had been closed */
         ctx->retry_fresh = 0;
         ctx->tries--;
-        ctx->peer->conns++;
-        goto connect;
+        goto try;
     }
     ctx->peer = ptc_upstream_group_pick(ctx->group, r, &ctx->pick, &ctx->backup_pick);
     if (ctx->peer == NULL) {
@@ -301,6 +301,8 @@ proxy_connect(proxy_ctx_t *ctx)
         proxy_fail(ctx, 502);
         return;
     }
+    ptc_proxy_log_append(&ctx->log_addr, ", ", PTC_STR_FMT, PTC_STR_ARG(ctx->peer->name));
+try:
     ctx->tries++;
     ctx->try_start = ptc_current_msec;
     ctx->state = PX_CONNECT;
@@ -309,15 +311,12 @@ proxy_connect(proxy_ctx_t *ctx)
     ctx->uheaders.nelts = 0;
     memset(&ctx->chunk, 0, sizeof(ctx->chunk));
     ctx->upstream_close = 0;
-    ptc_proxy_log_append(&ctx->log_addr, ", ", PTC_STR_FMT, PTC_STR_ARG(ctx->peer->name));
     ctx->peer->conns++;
-connect:
     if (proxy_rewind(ctx) != PTC_OK) {
         proxy_fail(ctx, 500);
         return;
     }
-    ptc_conn_t *uc = ctx->tries_fresh ? NULL : proxy_pooled(ctx);
-    ctx->tries_fresh = 0;
+    ptc_conn_t *uc = fresh ? NULL : proxy_pooled(ctx);
     ctx->reused = uc != NULL;
     if (uc == NULL) {
         uc = ptc_conn_connect((struct sockaddr *)&ctx->peer->sockaddr, ctx->peer->socklen,
