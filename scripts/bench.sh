@@ -22,6 +22,18 @@ free_port() {
 }
 user=""
 [ "$(id -u)" = 0 ] && user="user root;"
+# The origin both proxies talk to: a separate nginx serving the same files.
+port_origin=$(free_port)
+cat >"$dir/conf/origin.conf" <<CONF
+daemon off; master_process on; worker_processes 1; $user
+error_log logs/origin-error.log error; pid logs/origin.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 100000;
+    server { listen 127.0.0.1:$port_origin; root html; }
+}
+CONF
 for name in portico nginx; do
     port=$(free_port)
     eval "port_$name=$port"
@@ -35,13 +47,20 @@ http {
         listen 127.0.0.1:$port;
         root html;
         location = /ret { return 200 "hello"; }
+        location /up/ {
+            proxy_pass http://origin/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
     }
+    upstream origin { server 127.0.0.1:$port_origin; keepalive 64; }
 }
 CONF
 done
+nginx -p "$dir/" -c conf/origin.conf -e logs/origin-startup.log &
 ./objs/portico -p "$dir/" -c conf/portico.conf &
 nginx -p "$dir/" -c conf/nginx.conf -e logs/nginx-startup.log &
-for name in portico nginx; do
+for name in portico nginx origin; do
     i=0
     while [ ! -s "$dir/logs/$name.pid" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 done
@@ -86,4 +105,8 @@ run_case "file 100B keep-alive" /100b.txt
 run_case "file 16KiB keep-alive" /16k.txt
 run_case "file 100B close" /100b.txt -H "Connection: close"
 run_case "file 16KiB close" /16k.txt -H "Connection: close"
+run_case "proxy 100B keep-alive" /up/100b.txt
+run_case "proxy 16KiB keep-alive" /up/16k.txt
+run_case "proxy 100B close" /up/100b.txt -H "Connection: close"
+run_case "proxy 16KiB close" /up/16k.txt -H "Connection: close"
 echo "ratios are portico/nginx (higher is better for Portico); $workers worker(s), $conns connections"

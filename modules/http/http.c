@@ -359,6 +359,7 @@ http_addr_conf(ptc_conf_t *cf, ptc_http_core_main_conf_t *cmcf, ptc_http_listen_
                              (struct sockaddr *)&lo->sockaddr, lo->socklen)) {
             continue;
         }
+        ac->proxy_protocol |= o->proxy_protocol;
         if (o->default_server) {
             if (ac->default_server && ac->default_server != o->server) {
                 u_char text[128];

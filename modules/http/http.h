@@ -223,6 +223,10 @@ ptc_http_header_t *ptc_http_add_header_out(ptc_http_request_t *r, const ptc_str_
 /* First request header named `name` (case-insensitive), NULL if none. */
 ptc_http_header_t *ptc_http_find_header_in(ptc_http_request_t *r, const u_char *name, size_t len);
 
+/* The client address a PROXY protocol header announced on this connection
+ * (listen ... proxy_protocol), or NULL. */
+const struct sockaddr *ptc_http_proxy_protocol_addr(ptc_http_request_t *r, socklen_t *len);
+
 /* ---- conf access ---- */
 #define ptc_http_get_main_conf(r, m)  ((r)->main_conf[(m).ctx_index])
 #define ptc_http_get_srv_conf(r, m)   ((r)->srv_conf[(m).ctx_index])

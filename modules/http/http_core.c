@@ -411,8 +411,9 @@ core_listen_param(ptc_conf_t *cf, ptc_http_listen_opt_t *lo, const ptc_str_t *a)
         lo->default_server = 1;
     } else if (ptc_str_eq_c(a, "reuseport")) {
         lo->reuseport = 1;
-    } else if (ptc_str_eq_c(a, "ssl") || ptc_str_eq_c(a, "proxy_protocol")
-               || ptc_str_eq_c(a, "http2")) {
+    } else if (ptc_str_eq_c(a, "proxy_protocol")) {
+        lo->proxy_protocol = 1;
+    } else if (ptc_str_eq_c(a, "ssl") || ptc_str_eq_c(a, "http2")) {
         /* refusing beats silently serving plain HTTP where TLS was asked for */
         return ptc_conf_error(cf, "the \"" PTC_STR_FMT "\" parameter of \"listen\" is not "
                                   "supported by this build",

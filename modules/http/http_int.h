@@ -15,6 +15,7 @@ typedef struct {
     ptc_array_t names; /* ptc_http_server_name_t, exact first then wildcard then regex order */
     bool has_wildcard_names;
     bool has_regex_names;
+    bool proxy_protocol; /* connections start with a PROXY protocol header */
 } ptc_http_addr_conf_t;
 
 /* Hung on ptc_listen_t->servers. */
@@ -33,6 +34,10 @@ typedef struct {
     ptc_buf_t buf;       /* the client header buffer (client_header_buffer_size) */
     unsigned large_used; /* large header buffers taken by the current request */
     unsigned keepalive_requests;
+    struct sockaddr_storage *pp_src; /* PROXY protocol: the announced client, or NULL */
+    socklen_t pp_src_len;
+    ptc_str_t pp_addr;               /* $proxy_protocol_addr */
+    bool pp_done;                    /* the PROXY header was read */
     ptc_msec_t lingering_until;   /* lingering close: give up reading at this time */
     ptc_msec_t lingering_timeout; /* ... or after this long without data */
 } ptc_http_conn_t;

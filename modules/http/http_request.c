@@ -12,6 +12,7 @@
 #include "core/ptc_log.h"
 #include "core/ptc_pool.h"
 #include "core/ptc_process.h"
+#include "core/ptc_proxy_protocol.h"
 #include "core/ptc_time.h"
 #include "modules/http/http_int.h"
 #include "modules/http/http_request_int.h"
@@ -210,6 +211,47 @@ http_read_header(ptc_http_request_t *r)
     return n;
 }
 
+/* The PROXY protocol header that starts the connection: PTC_OK (read and
+ * consumed), PTC_AGAIN (incomplete), PTC_ERROR (broken: logged). */
+static int
+http_read_proxy_protocol(ptc_http_conn_t *hc)
+{
+    ptc_buf_t *b = &hc->buf;
+    ptc_proxy_protocol_t pp;
+    ssize_t n = ptc_proxy_protocol_parse(b->pos, (size_t)(b->last - b->pos), &pp);
+    if (n == 0 && b->last < b->end) {
+        return PTC_AGAIN;
+    }
+    if (n <= 0) {
+        ptc_log_error(PTC_LOG_ERR, hc->c->log, 0, "broken header: \"%.*s\" while reading PROXY "
+                                                  "protocol",
+                      (int)ptc_min((size_t)(b->last - b->pos), 108), b->pos);
+        return PTC_ERROR;
+    }
+    b->pos += n;
+    hc->pp_done = true;
+    if (pp.local || pp.src_len == 0) {
+        return PTC_OK;
+    }
+    hc->pp_src = ptc_palloc(hc->c->pool, sizeof(struct sockaddr_storage));
+    u_char text[64];
+    if (hc->pp_src == NULL) {
+        return PTC_ERROR;
+    }
+    memcpy(hc->pp_src, &pp.src, pp.src_len);
+    hc->pp_src_len = pp.src_len;
+    size_t tl = ptc_sockaddr_text((struct sockaddr *)&pp.src, pp.src_len, text, sizeof(text), false);
+    return ptc_str_dup(hc->c->pool, &hc->pp_addr, text, tl);
+}
+
+const struct sockaddr *
+ptc_http_proxy_protocol_addr(ptc_http_request_t *r, socklen_t *len)
+{
+    ptc_http_conn_t *hc = r->http_conn;
+    *len = hc->pp_src_len;
+    return (const struct sockaddr *)hc->pp_src;
+}
+
 static void
 http_wait_request(ptc_event_t *rev)
 {
@@ -228,12 +270,16 @@ http_wait_request(ptc_event_t *rev)
         return;
     }
     ptc_buf_t *b = &hc->buf;
-    if (b->last == b->pos) {
-        b->pos = b->last = b->start;
+    bool pp_pending = hc->addr_conf->proxy_protocol && !hc->pp_done;
+    if (b->last == b->pos || pp_pending) {
+        if (b->last == b->pos) {
+            b->pos = b->last = b->start;
+        }
         ssize_t n = c->recv(c, b->last, (size_t)(b->end - b->last));
         if (n == PTC_AGAIN) {
-            /* idle connections hold no buffer memory */
-            http_free_header_buffer(hc);
+            if (b->pos == b->last) {
+                http_free_header_buffer(hc); /* idle connections hold no buffer memory */
+            }
             return;
         }
         if (n <= 0) {
@@ -241,6 +287,18 @@ http_wait_request(ptc_event_t *rev)
             return;
         }
         b->last += n;
+    }
+    if (hc->addr_conf->proxy_protocol && !hc->pp_done) {
+        int rc = http_read_proxy_protocol(hc);
+        if (rc != PTC_OK) {
+            if (rc == PTC_ERROR) {
+                http_close_connection(c);
+            }
+            return;
+        }
+        if (b->pos == b->last) {
+            return; /* the request follows in a later read */
+        }
     }
     ptc_conn_reusable(c, false);
     if (http_create_request(c, hc) == NULL) {

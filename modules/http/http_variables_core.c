@@ -497,6 +497,21 @@ var_hostname(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data
 }
 
 static int
+var_proxy_protocol(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t port)
+{
+    ptc_http_conn_t *hc = r->http_conn;
+    if (hc->pp_src == NULL) {
+        v->not_found = 1;
+        return PTC_OK;
+    }
+    if (!port) {
+        VAR_SET(v, hc->pp_addr);
+        return PTC_OK;
+    }
+    return var_fmt(r, v, "%lld", ptc_sockaddr_port((struct sockaddr *)hc->pp_src));
+}
+
+static int
 var_request_id(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
 {
     /* 16 random bytes as hex, from the kernel's non-blocking source */
@@ -559,6 +574,8 @@ static const ptc_http_variable_def_t core_vars[] = {
     {"request_filename", var_document_root, 1, NC},
     {"hostname", var_hostname, 0, 0},
     {"request_id", var_request_id, 0, 0},
+    {"proxy_protocol_addr", var_proxy_protocol, 0, 0},
+    {"proxy_protocol_port", var_proxy_protocol, 1, 0},
     {"http_", var_http_prefix, 0, PTC_HTTP_VAR_PREFIX},
     {"cookie_", var_cookie_prefix, 0, PTC_HTTP_VAR_PREFIX},
     {"arg_", var_arg_prefix, 0, PTC_HTTP_VAR_PREFIX | NC},

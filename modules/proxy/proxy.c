@@ -23,6 +23,9 @@ static const char *proxy_method(ptc_conf_t *cf, const ptc_directive_t *d, void *
 static const char *proxy_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 #define HSL (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
+
+static const ptc_conf_enum_t proxy_pp_enum[] = {
+    {"off", 0}, {"on", 1}, {"v1", 1}, {"v2", 2}, {NULL, 0}};
 #define OFF(f) PTC_CONF_LOC, offsetof(proxy_loc_conf_t, f)
 
 static const ptc_directive_t proxy_directives[] = {
@@ -52,6 +55,7 @@ static const ptc_directive_t proxy_directives[] = {
      NULL},
     {"proxy_redirect", HSL, PTC_ARGS_12, proxy_redirect, OFF(redirects), NULL},
     {"proxy_method", HSL, PTC_ARGS_1, proxy_method, OFF(method), NULL},
+    {"proxy_protocol", HSL, PTC_ARGS_1, ptc_conf_set_enum, OFF(proxy_protocol), proxy_pp_enum},
     /* accepted: responses are streamed through bounded memory buffers */
     {"proxy_temp_path", HSL, PTC_ARGS_1 | PTC_ARGS_2 | PTC_ARGS_3 | PTC_ARGS_4, proxy_ignored, OFF(set),
      NULL},
@@ -104,6 +108,7 @@ proxy_create_loc(ptc_conf_t *cf)
     c->pass_request_headers = PTC_CONF_UNSET;
     c->pass_request_body = PTC_CONF_UNSET;
     c->method = PTC_CONF_UNSET_PTR;
+    c->proxy_protocol = PTC_CONF_UNSET;
     return c;
 }
 
@@ -182,6 +187,7 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_value(conf->pass_request_headers, prev->pass_request_headers, 1);
     ptc_conf_merge_value(conf->pass_request_body, prev->pass_request_body, 1);
     ptc_conf_merge_ptr(conf->method, prev->method, NULL);
+    ptc_conf_merge_value(conf->proxy_protocol, prev->proxy_protocol, 0);
     if (conf->bufs_num < 2) {
         return "there must be at least 2 \"proxy_buffers\"";
     }

@@ -68,6 +68,7 @@ typedef struct {
     int pass_request_headers;
     int pass_request_body;
     ptc_http_complex_value_t *method;
+    int proxy_protocol;                /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */
     bool set;                          /* proxy_pass given at this level */
 } proxy_loc_conf_t;
 

@@ -21,6 +21,7 @@
 #include "core/ptc_cycle.h"
 #include "core/ptc_log.h"
 #include "core/ptc_pool.h"
+#include "core/ptc_proxy_protocol.h"
 #include "core/ptc_time.h"
 #include "modules/proxy/proxy_stream.h"
 
@@ -76,7 +77,8 @@ proxy_release_conn(proxy_ctx_t *ctx, bool reusable)
         ctx->peer->conns--;
     }
     c->requests++;
-    if (!reusable || g->keepalive == 0 || c->requests >= (unsigned)g->keepalive_requests
+    if (!reusable || g->keepalive == 0 || ctx->plcf->proxy_protocol
+        || c->requests >= (unsigned)g->keepalive_requests
         || ptc_current_msec - c->start_msec > g->keepalive_time || c->read->eof) {
         ptc_conn_close(c);
         return;
@@ -268,6 +270,26 @@ proxy_fail(proxy_ctx_t *ctx, unsigned status)
     ptc_http_finalize_status(r, status);
 }
 
+/* Prepend a PROXY protocol header naming the client to this try's output. */
+static int
+proxy_pp_header(proxy_ctx_t *ctx)
+{
+    ptc_http_request_t *r = ctx->r;
+    ptc_buf_t *b = ptc_buf_create(r->pool, PTC_PROXY_PROTOCOL_MAX);
+    ptc_chain_t *cl = ptc_chain_alloc(r->pool);
+    if (b == NULL || cl == NULL || ptc_conn_local_sockaddr(r->c) != PTC_OK) {
+        return PTC_ERROR;
+    }
+    const struct sockaddr *src = (struct sockaddr *)&r->c->sockaddr;
+    const struct sockaddr *dst = (struct sockaddr *)&r->c->local_sockaddr;
+    b->last += ctx->plcf->proxy_protocol == 2 ? ptc_proxy_protocol_write_v2(b->last, src, dst)
+                                               : ptc_proxy_protocol_write_v1(b->last, src, dst);
+    cl->buf = b;
+    cl->next = ctx->out;
+    ctx->out = cl;
+    return PTC_OK;
+}
+
 void
 ptc_proxy_abort(proxy_ctx_t *ctx, unsigned status)
 {
@@ -316,8 +338,14 @@ try:
         proxy_fail(ctx, 500);
         return;
     }
-    ptc_conn_t *uc = fresh ? NULL : proxy_pooled(ctx);
+    /* a connection that announced one client (PROXY header) is never
+     * pooled, so it is never taken here either */
+    ptc_conn_t *uc = fresh || ctx->plcf->proxy_protocol ? NULL : proxy_pooled(ctx);
     ctx->reused = uc != NULL;
+    if (uc == NULL && ctx->plcf->proxy_protocol && proxy_pp_header(ctx) != PTC_OK) {
+        proxy_fail(ctx, 500);
+        return;
+    }
     if (uc == NULL) {
         uc = ptc_conn_connect((struct sockaddr *)&ctx->peer->sockaddr, ctx->peer->socklen,
                               r->c->log, &rc, &err);

@@ -40,6 +40,7 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_pool)                                                                                  \
     X(suite_str)                                                                                   \
     X(suite_array)                                                                                 \
+    X(suite_cidr)                                                                                  \
     X(suite_rbtree)                                                                                \
     X(suite_hash)                                                                                  \
     X(suite_time)                                                                                  \
@@ -58,7 +59,8 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_http_variables)                                                                        \
     X(suite_http_location)                                                                         \
     X(suite_upstream)                                                                              \
-    X(suite_balancer)
+    X(suite_balancer)                                                                              \
+    X(suite_proxy_protocol)
 
 #define DECLARE(s) void s(void) __attribute__((weak));
 SUITES(DECLARE)

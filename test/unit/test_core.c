@@ -122,3 +122,64 @@ suite_array(void)
 {
     RUN(array_grows);
 }
+
+/* ---- core/ptc_cidr.c ---- */
+#include <arpa/inet.h>
+
+#include "core/ptc_cidr.h"
+
+void suite_cidr(void);
+
+static bool
+cidr_matches(const char *range, const char *addr)
+{
+    ptc_cidr_t c;
+    const char *err;
+    ptc_str_t s = {strlen(range), (u_char *)range};
+    if (ptc_cidr_parse(&s, &c, &err) != PTC_OK) {
+        return false;
+    }
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    if (strcmp(addr, "unix") == 0) {
+        ss.ss_family = AF_UNIX;
+    } else if (strchr(addr, ':')) {
+        ss.ss_family = AF_INET6;
+        inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr);
+    } else {
+        ss.ss_family = AF_INET;
+        inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr);
+    }
+    return ptc_cidr_match(&c, (struct sockaddr *)&ss);
+}
+
+TEST(cidr_parse_and_match)
+{
+    ASSERT_TRUE(cidr_matches("192.0.2.0/24", "192.0.2.77"));
+    ASSERT_TRUE(!cidr_matches("192.0.2.0/24", "192.0.3.1"));
+    ASSERT_TRUE(cidr_matches("10.1.2.3", "10.1.2.3"));
+    ASSERT_TRUE(!cidr_matches("10.1.2.3", "10.1.2.4"));
+    ASSERT_TRUE(cidr_matches("10.1.2.3/8", "10.200.0.1")); /* host bits cleared */
+    ASSERT_TRUE(cidr_matches("0.0.0.0/0", "203.0.113.5"));
+    ASSERT_TRUE(cidr_matches("2001:db8::/32", "2001:db8:1::1"));
+    ASSERT_TRUE(!cidr_matches("2001:db8::/32", "2001:db9::1"));
+    ASSERT_TRUE(cidr_matches("127.0.0.0/8", "::ffff:127.0.0.1")); /* mapped */
+    ASSERT_TRUE(!cidr_matches("127.0.0.0/8", "::1"));
+    ASSERT_TRUE(cidr_matches("unix:", "unix"));
+    ASSERT_TRUE(!cidr_matches("unix:", "127.0.0.1"));
+    ASSERT_TRUE(cidr_matches("all", "unix"));
+    ASSERT_TRUE(cidr_matches("all", "::1"));
+    ptc_cidr_t c;
+    const char *err;
+    ptc_str_t bad[] = {ptc_string("10.0.0.0/33"), ptc_string("10.0.0/8"), ptc_string("x"),
+                       ptc_string("::1/129"), ptc_string("10.0.0.0/")};
+    for (size_t i = 0; i < ptc_nelems(bad); i++) {
+        ASSERT_INT_EQ(ptc_cidr_parse(&bad[i], &c, &err), PTC_ERROR);
+    }
+}
+
+void
+suite_cidr(void)
+{
+    RUN(cidr_parse_and_match);
+}
