@@ -17,6 +17,32 @@
 ptc_http_header_filter_fn ptc_http_top_header_filter;
 ptc_http_body_filter_fn ptc_http_top_body_filter;
 
+/* Chain links of a request are recycled once their buffer went out, so a
+ * long streamed response does not grow the request pool link by link. */
+static ptc_chain_t *
+out_link(ptc_http_request_t *r)
+{
+    ptc_chain_t *cl = r->free_links;
+    if (cl) {
+        r->free_links = cl->next;
+        cl->next = NULL;
+        return cl;
+    }
+    return ptc_chain_alloc(r->pool);
+}
+
+static void
+out_free_links(ptc_http_request_t *r, ptc_chain_t *from, ptc_chain_t *upto)
+{
+    while (from && from != upto) {
+        ptc_chain_t *next = from->next;
+        from->buf = NULL;
+        from->next = r->free_links;
+        r->free_links = from;
+        from = next;
+    }
+}
+
 #define OUT_POSTPONE 1460 /* hold small output until this much or the end */
 
 static void http_writer_event(ptc_http_request_t *r);
@@ -237,7 +263,7 @@ out_chunked_filter(ptc_http_request_t *r, ptc_chain_t *in)
     }
     if (size > 0) {
         ptc_buf_t *hb = ptc_buf_create(r->pool, 20);
-        ptc_chain_t *hl = ptc_chain_alloc(r->pool);
+        ptc_chain_t *hl = out_link(r);
         if (hb == NULL || hl == NULL) {
             return PTC_ERROR;
         }
@@ -247,7 +273,7 @@ out_chunked_filter(ptc_http_request_t *r, ptc_chain_t *in)
         ll = &hl->next;
     }
     for (ptc_chain_t *cl = in; cl; cl = cl->next) {
-        ptc_chain_t *n = ptc_chain_alloc(r->pool);
+        ptc_chain_t *n = out_link(r);
         if (n == NULL) {
             return PTC_ERROR;
         }
@@ -257,7 +283,7 @@ out_chunked_filter(ptc_http_request_t *r, ptc_chain_t *in)
     }
     if (size > 0 || last) {
         ptc_buf_t *tb = ptc_buf_calloc(r->pool);
-        ptc_chain_t *tl = ptc_chain_alloc(r->pool);
+        ptc_chain_t *tl = out_link(r);
         if (tb == NULL || tl == NULL) {
             return PTC_ERROR;
         }
@@ -290,7 +316,7 @@ ptc_http_write_filter(ptc_http_request_t *r, ptc_chain_t *in)
         flush |= cl->buf->flush || cl->buf->last_buf;
     }
     for (ptc_chain_t *cl = in; cl; cl = cl->next) {
-        ptc_chain_t *n = ptc_chain_alloc(r->pool);
+        ptc_chain_t *n = out_link(r);
         if (n == NULL) {
             return PTC_ERROR;
         }
@@ -315,6 +341,7 @@ ptc_http_write_filter(ptc_http_request_t *r, ptc_chain_t *in)
         c->error = 1;
         return PTC_ERROR;
     }
+    out_free_links(r, r->out, rest);
     r->out = rest;
     if (rest) {
         ptc_event_add_timer(c->write, ptc_http_core_loc(r)->send_timeout);

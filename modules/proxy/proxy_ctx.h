@@ -36,6 +36,7 @@ typedef struct {
     off_t rest;                /* body bytes still expected (Content-Length), -1 */
     ptc_http_chunked_t chunk;
     ptc_buf_t **bufs;          /* response body buffers, proxy_buffers of them */
+    ptc_chain_t *links;        /* one chain link per buffer, for batches */
     size_t nbufs;
     ptc_msec_t start;          /* first try */
     ptc_msec_t try_start;

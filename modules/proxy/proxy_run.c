@@ -684,7 +684,8 @@ proxy_free_buf(proxy_ctx_t *ctx)
     }
     if (ctx->bufs == NULL) {
         ctx->bufs = ptc_pcalloc(ctx->r->pool, (size_t)plcf->bufs_num * sizeof(ptc_buf_t *));
-        if (ctx->bufs == NULL) {
+        ctx->links = ptc_pcalloc(ctx->r->pool, (size_t)plcf->bufs_num * sizeof(ptc_chain_t));
+        if (ctx->bufs == NULL || ctx->links == NULL) {
             return NULL;
         }
     }
@@ -753,53 +754,84 @@ proxy_body_done(proxy_ctx_t *ctx, bool reusable)
     ptc_http_finalize(r, rc == PTC_ERROR ? PTC_ERROR : PTC_OK);
 }
 
-/* Account for and pass on the bytes now in b. PTC_OK (continue), PTC_DONE
- * (body complete; finalized), PTC_ERROR (handled). */
+/* Framing of the bytes now in b: their length is trimmed to this
+ * response's body. PTC_OK (more to come), PTC_DONE (body complete; *extra
+ * when bytes followed it), PTC_ERROR (handled). */
 static int
-proxy_pass_data(proxy_ctx_t *ctx, ptc_buf_t *b)
+proxy_account(proxy_ctx_t *ctx, ptc_buf_t *b, bool *extra)
 {
-    bool done = false, extra = false;
+    *extra = false;
     if (ctx->chunked) {
-        int rc = proxy_dechunk(ctx, b, &extra);
+        int rc = proxy_dechunk(ctx, b, extra);
         if (rc == PTC_ERROR) {
             ptc_log_error(PTC_LOG_ERR, ctx->r->c->log, 0, "upstream sent invalid chunked "
                                                           "response");
             proxy_fail(ctx, 502);
-            return PTC_ERROR;
         }
-        done = rc == PTC_DONE;
-    } else if (ctx->rest >= 0) {
+        return rc;
+    }
+    if (ctx->rest >= 0) {
         off_t n = ptc_min((off_t)(b->last - b->pos), ctx->rest);
-        extra = (off_t)(b->last - b->pos) > n;
+        *extra = (off_t)(b->last - b->pos) > n;
         b->last = b->pos + n;
         ctx->rest -= n;
-        done = ctx->rest == 0;
-    }
-    if (b->last > b->pos) {
-        b->flush = !ctx->plcf->buffering;
-        ptc_chain_t cl = {b, NULL};
-        if (ptc_http_output_filter(ctx->r, &cl) == PTC_ERROR) {
-            proxy_fail(ctx, 502);
-            return PTC_ERROR;
-        }
-    }
-    if (done) {
-        proxy_body_done(ctx, !extra);
-        return PTC_DONE;
+        return ctx->rest == 0 ? PTC_DONE : PTC_OK;
     }
     return PTC_OK;
+}
+
+/* Hand a chain of body buffers to the client side. PTC_OK or PTC_ERROR
+ * (handled). */
+static int
+proxy_emit(proxy_ctx_t *ctx, ptc_chain_t *cl)
+{
+    if (cl == NULL) {
+        return PTC_OK;
+    }
+    if (ptc_http_output_filter(ctx->r, cl) == PTC_ERROR) {
+        proxy_fail(ctx, 502);
+        return PTC_ERROR;
+    }
+    return PTC_OK;
+}
+
+static ptc_chain_t *
+proxy_link(proxy_ctx_t *ctx, ptc_buf_t *b)
+{
+    for (size_t i = 0; i < ctx->nbufs; i++) {
+        if (ctx->bufs[i] == b) {
+            ctx->links[i].buf = b;
+            ctx->links[i].next = NULL;
+            return &ctx->links[i];
+        }
+    }
+    return NULL;
 }
 
 static void
 proxy_read_body(proxy_ctx_t *ctx)
 {
     ptc_conn_t *uc = ctx->uc;
+    bool extra;
     if (!ctx->head_body_done) {
         /* body bytes that came with the head (the buffer then belongs to
          * the output until sent; it is never read into again) */
         ctx->head_body_done = 1;
-        if (ctx->hbuf->pos < ctx->hbuf->last && proxy_pass_data(ctx, ctx->hbuf) != PTC_OK) {
-            return;
+        ptc_buf_t *hb = ctx->hbuf;
+        if (hb->pos < hb->last) {
+            int rc = proxy_account(ctx, hb, &extra);
+            if (rc == PTC_ERROR) {
+                return;
+            }
+            ptc_chain_t cl = {hb, NULL};
+            hb->flush = !ctx->plcf->buffering;
+            if (hb->last > hb->pos && proxy_emit(ctx, &cl) != PTC_OK) {
+                return;
+            }
+            if (rc == PTC_DONE) {
+                proxy_body_done(ctx, !extra);
+                return;
+            }
         }
     }
     if (ctx->finished) {
@@ -809,9 +841,23 @@ proxy_read_body(proxy_ctx_t *ctx)
         proxy_body_done(ctx, true);
         return;
     }
+    /* With proxy_buffering on, what the upstream has ready is read into as
+     * many buffers as are free and goes to the client in one write; off,
+     * each read is passed on (and flushed) at once. */
+    ptc_chain_t *batch = NULL, **ll = &batch;
     for (;;) {
         ptc_buf_t *b = proxy_free_buf(ctx);
         if (b == NULL) {
+            if (batch) {
+                if (proxy_emit(ctx, batch) != PTC_OK) {
+                    return;
+                }
+                batch = NULL;
+                ll = &batch;
+                if (proxy_free_buf_peek(ctx)) {
+                    continue;
+                }
+            }
             /* every buffer waits for the client: make sure they are on their
              * way (small pieces may be held back), and stop timing the
              * upstream, which is not the slow side; proxy_resume continues */
@@ -820,8 +866,7 @@ proxy_read_body(proxy_ctx_t *ctx)
             if (f != NULL) {
                 f->flush = 1;
                 ptc_chain_t cl = {f, NULL};
-                if (ptc_http_output_filter(ctx->r, &cl) == PTC_ERROR) {
-                    proxy_fail(ctx, 502);
+                if (proxy_emit(ctx, &cl) != PTC_OK) {
                     return;
                 }
                 if (proxy_free_buf_peek(ctx)) {
@@ -836,21 +881,46 @@ proxy_read_body(proxy_ctx_t *ctx)
         }
         ssize_t n = uc->read->ready || uc->read->eof ? uc->recv(uc, b->last, size) : PTC_AGAIN;
         if (n == PTC_AGAIN) {
+            if (proxy_emit(ctx, batch) != PTC_OK) {
+                return;
+            }
             ptc_event_add_timer(uc->read, ctx->plcf->read_timeout);
             return;
         }
         if (n == 0 && ctx->close_delimited) {
-            proxy_body_done(ctx, false);
+            if (proxy_emit(ctx, batch) == PTC_OK) {
+                proxy_body_done(ctx, false);
+            }
             return;
         }
         if (n <= 0) {
             ptc_log_error(PTC_LOG_ERR, ctx->r->c->log, 0,
                           "upstream prematurely closed connection while reading upstream");
-            proxy_fail(ctx, 502);
+            if (proxy_emit(ctx, batch) == PTC_OK) {
+                proxy_fail(ctx, 502);
+            }
             return;
         }
         b->last += n;
-        if (proxy_pass_data(ctx, b) != PTC_OK) {
+        int rc = proxy_account(ctx, b, &extra);
+        if (rc == PTC_ERROR) {
+            return;
+        }
+        if (b->last > b->pos) {
+            ptc_chain_t *link = proxy_link(ctx, b);
+            b->flush = !ctx->plcf->buffering;
+            *ll = link;
+            ll = &link->next;
+        }
+        if (rc == PTC_DONE || !ctx->plcf->buffering) {
+            if (proxy_emit(ctx, batch) != PTC_OK) {
+                return;
+            }
+            batch = NULL;
+            ll = &batch;
+        }
+        if (rc == PTC_DONE) {
+            proxy_body_done(ctx, !extra);
             return;
         }
     }
