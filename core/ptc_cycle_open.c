@@ -246,6 +246,10 @@ ptc_cycle_add_shm(ptc_conf_t *cf, const ptc_str_t *name, size_t size, const void
     z->name = *name;
     z->size = size;
     z->tag = tag;
+    if (cf->node) {
+        z->file = cf->node->file;
+        z->line = cf->node->line;
+    }
     *slot = z;
     return z;
 }
@@ -295,8 +299,13 @@ cycle_open_shm(ptc_cycle_t *cycle, ptc_cycle_t *old, ptc_conf_t *cf)
             }
         }
         if (z->init && z->init(z, o ? o->data : NULL) != PTC_OK) {
-            snprintf(cf->errbuf, cf->errlen, "cannot initialize shared memory zone \"%.*s\"",
-                     PTC_STR_ARG(z->name));
+            if (z->error) {
+                snprintf(cf->errbuf, cf->errlen, "%s in %s:%u", z->error, z->file ? z->file : "",
+                         z->line);
+            } else {
+                snprintf(cf->errbuf, cf->errlen, "cannot initialize shared memory zone \"%.*s\"",
+                         PTC_STR_ARG(z->name));
+            }
             cf->failed = true;
             return PTC_ERROR;
         }

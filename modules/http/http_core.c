@@ -415,8 +415,9 @@ core_listen_param(ptc_conf_t *cf, ptc_http_listen_opt_t *lo, const ptc_str_t *a)
         lo->proxy_protocol = 1;
     } else if (ptc_str_eq_c(a, "ssl") || ptc_str_eq_c(a, "http2")) {
         /* refusing beats silently serving plain HTTP where TLS was asked for */
-        return ptc_conf_error(cf, "the \"" PTC_STR_FMT "\" parameter of \"listen\" is not "
-                                  "supported by this build",
+        return ptc_conf_error(cf,
+                              "the \"" PTC_STR_FMT "\" parameter of \"listen\" is not "
+                              "supported by this build",
                               PTC_STR_ARG(*a));
     } else if (a->len > 13 && memcmp(a->data, "so_keepalive=", 13) == 0) {
         ptc_str_t v = {a->len - 13, a->data + 13};

@@ -101,8 +101,7 @@ ptc_http_find_location(ptc_http_request_t *r)
     chain[depth++] = scope;
     ptc_http_core_loc_conf_t *found = NULL;
     for (;;) {
-        ptc_http_core_loc_conf_t *p = loc_find_prefix(scope->locations, &r->uri, &exact,
-                                                       &redirect);
+        ptc_http_core_loc_conf_t *p = loc_find_prefix(scope->locations, &r->uri, &exact, &redirect);
         if (p == NULL) {
             break;
         }

@@ -78,8 +78,7 @@ out_header_len(ptc_http_request_t *r, const ptc_str_t *status_line)
 {
     ptc_http_headers_out_t *o = &r->headers_out;
     size_t len = status_line->len + 64 /* Server */ + 40 /* Date */ + 32 /* Connection */
-                 + o->server.len + o->date.len
-                 + 40 /* Transfer-Encoding */ + 2;
+                 + o->server.len + o->date.len + 40 /* Transfer-Encoding */ + 2;
     len += o->content_type.len + o->charset.len + 40;
     len += 40 /* Content-Length */ + 50 /* Last-Modified */ + o->etag.len + 10;
     len += o->location.len + 16 + o->content_range.len + 20 + 24 /* Accept-Ranges */;

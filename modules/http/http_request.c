@@ -223,8 +223,9 @@ http_read_proxy_protocol(ptc_http_conn_t *hc)
         return PTC_AGAIN;
     }
     if (n <= 0) {
-        ptc_log_error(PTC_LOG_ERR, hc->c->log, 0, "broken header: \"%.*s\" while reading PROXY "
-                                                  "protocol",
+        ptc_log_error(PTC_LOG_ERR, hc->c->log, 0,
+                      "broken header: \"%.*s\" while reading PROXY "
+                      "protocol",
                       (int)ptc_min((size_t)(b->last - b->pos), 108), b->pos);
         return PTC_ERROR;
     }
@@ -240,7 +241,8 @@ http_read_proxy_protocol(ptc_http_conn_t *hc)
     }
     memcpy(hc->pp_src, &pp.src, pp.src_len);
     hc->pp_src_len = pp.src_len;
-    size_t tl = ptc_sockaddr_text((struct sockaddr *)&pp.src, pp.src_len, text, sizeof(text), false);
+    size_t tl =
+        ptc_sockaddr_text((struct sockaddr *)&pp.src, pp.src_len, text, sizeof(text), false);
     return ptc_str_dup(hc->c->pool, &hc->pp_addr, text, tl);
 }
 

@@ -40,8 +40,8 @@ static const ptc_directive_t proxy_directives[] = {
     {"proxy_next_upstream", HSL, PTC_ARGS_1MORE, proxy_next_upstream, OFF(next_upstream), NULL},
     {"proxy_next_upstream_tries", HSL, PTC_ARGS_1, ptc_conf_set_num, OFF(next_upstream_tries),
      NULL},
-    {"proxy_next_upstream_timeout", HSL, PTC_ARGS_1, ptc_conf_set_msec,
-     OFF(next_upstream_timeout), NULL},
+    {"proxy_next_upstream_timeout", HSL, PTC_ARGS_1, ptc_conf_set_msec, OFF(next_upstream_timeout),
+     NULL},
     {"proxy_buffering", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(buffering), NULL},
     {"proxy_request_buffering", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(request_buffering),
      NULL},
@@ -49,16 +49,16 @@ static const ptc_directive_t proxy_directives[] = {
     {"proxy_buffers", HSL, PTC_ARGS_2, proxy_buffers, OFF(bufs_num), NULL},
     {"proxy_busy_buffers_size", HSL, PTC_ARGS_1, ptc_conf_set_size, OFF(busy_buffers_size), NULL},
     {"proxy_intercept_errors", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(intercept_errors), NULL},
-    {"proxy_pass_request_headers", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag,
-     OFF(pass_request_headers), NULL},
+    {"proxy_pass_request_headers", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(pass_request_headers),
+     NULL},
     {"proxy_pass_request_body", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(pass_request_body),
      NULL},
     {"proxy_redirect", HSL, PTC_ARGS_12, proxy_redirect, OFF(redirects), NULL},
     {"proxy_method", HSL, PTC_ARGS_1, proxy_method, OFF(method), NULL},
     {"proxy_protocol", HSL, PTC_ARGS_1, ptc_conf_set_enum, OFF(proxy_protocol), proxy_pp_enum},
     /* accepted: responses are streamed through bounded memory buffers */
-    {"proxy_temp_path", HSL, PTC_ARGS_1 | PTC_ARGS_2 | PTC_ARGS_3 | PTC_ARGS_4, proxy_ignored, OFF(set),
-     NULL},
+    {"proxy_temp_path", HSL, PTC_ARGS_1 | PTC_ARGS_2 | PTC_ARGS_3 | PTC_ARGS_4, proxy_ignored,
+     OFF(set), NULL},
     {"proxy_max_temp_file_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
     {"proxy_temp_file_write_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
     {"proxy_headers_hash_max_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
@@ -172,8 +172,8 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_msec(conf->next_upstream_timeout, prev->next_upstream_timeout, 0);
     ptc_conf_merge_value(conf->next_upstream_tries, prev->next_upstream_tries, 0);
     if (conf->next_upstream == 0) {
-        conf->next_upstream = prev->next_upstream ? prev->next_upstream
-                                                  : PROXY_FT_ERROR | PROXY_FT_TIMEOUT;
+        conf->next_upstream =
+            prev->next_upstream ? prev->next_upstream : PROXY_FT_ERROR | PROXY_FT_TIMEOUT;
     }
     ptc_conf_merge_value(conf->buffering, prev->buffering, 1);
     ptc_conf_merge_value(conf->request_buffering, prev->request_buffering, 1);
@@ -192,8 +192,8 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
         return "there must be at least 2 \"proxy_buffers\"";
     }
     /* the list sent per request: defaults + proxy_set_header, built once */
-    if (conf->set && (conf->send_headers = proxy_headers_with_defaults(cf, conf->set_headers))
-                         == NULL) {
+    if (conf->set
+        && (conf->send_headers = proxy_headers_with_defaults(cf, conf->set_headers)) == NULL) {
         return "out of memory";
     }
     return NULL;
@@ -267,8 +267,7 @@ proxy_pass(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     if (rv) {
         return rv;
     }
-    if (plcf->has_uri
-        && (clcf->type == PTC_HTTP_LOC_REGEX || clcf->type == PTC_HTTP_LOC_NAMED)) {
+    if (plcf->has_uri && (clcf->type == PTC_HTTP_LOC_REGEX || clcf->type == PTC_HTTP_LOC_NAMED)) {
         return ptc_conf_error(cf, "\"proxy_pass\" cannot have URI part in location given by "
                                   "regular expression, or inside named location, or inside "
                                   "\"if\" statement, or inside \"limit_except\" block");
@@ -326,8 +325,9 @@ proxy_http_version(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     } else if (ptc_str_eq_c(v, "1.1")) {
         plcf->http_version = 1001;
     } else {
-        return ptc_conf_error(cf, "invalid value \"" PTC_STR_FMT "\" in \"%s\" directive, it "
-                                  "must be \"1.0\" or \"1.1\"",
+        return ptc_conf_error(cf,
+                              "invalid value \"" PTC_STR_FMT "\" in \"%s\" directive, it "
+                              "must be \"1.0\" or \"1.1\"",
                               PTC_STR_ARG(*v), d->name);
     }
     return NULL;
@@ -337,12 +337,18 @@ static const char *
 proxy_next_upstream(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
     static const ptc_conf_enum_t names[] = {
-        {"error", PROXY_FT_ERROR},          {"timeout", PROXY_FT_TIMEOUT},
-        {"invalid_header", PROXY_FT_INVALID_HEADER}, {"http_500", PROXY_FT_HTTP_500},
-        {"http_502", PROXY_FT_HTTP_502},    {"http_503", PROXY_FT_HTTP_503},
-        {"http_504", PROXY_FT_HTTP_504},    {"http_403", PROXY_FT_HTTP_403},
-        {"http_404", PROXY_FT_HTTP_404},    {"http_429", PROXY_FT_HTTP_429},
-        {"non_idempotent", PROXY_FT_NON_IDEMPOTENT}, {"off", PROXY_FT_OFF},
+        {"error", PROXY_FT_ERROR},
+        {"timeout", PROXY_FT_TIMEOUT},
+        {"invalid_header", PROXY_FT_INVALID_HEADER},
+        {"http_500", PROXY_FT_HTTP_500},
+        {"http_502", PROXY_FT_HTTP_502},
+        {"http_503", PROXY_FT_HTTP_503},
+        {"http_504", PROXY_FT_HTTP_504},
+        {"http_403", PROXY_FT_HTTP_403},
+        {"http_404", PROXY_FT_HTTP_404},
+        {"http_429", PROXY_FT_HTTP_429},
+        {"non_idempotent", PROXY_FT_NON_IDEMPOTENT},
+        {"off", PROXY_FT_OFF},
         {NULL, 0},
     };
     proxy_loc_conf_t *plcf = conf;

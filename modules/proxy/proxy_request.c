@@ -10,8 +10,17 @@
 
 /* Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded as such. */
 static const char *const proxy_hop_by_hop[] = {
-    "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-    "upgrade",    "content-length", "expect", "proxy-authenticate", NULL,
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "expect",
+    "proxy-authenticate",
+    NULL,
 };
 
 static bool
@@ -62,8 +71,9 @@ proxy_target(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool has_uri, ptc_str_
     ptc_str_t base = ptc_null_string;
     if (has_uri) {
         base = *uri_part;
-        size_t skip = plcf->location_type == PTC_HTTP_LOC_EXACT ? rest.len
-                                                                : ptc_min(plcf->location.len, rest.len);
+        size_t skip = plcf->location_type == PTC_HTTP_LOC_EXACT
+                          ? rest.len
+                          : ptc_min(plcf->location.len, rest.len);
         rest.data += skip;
         rest.len -= skip;
     }
@@ -213,7 +223,8 @@ ptc_proxy_build_request(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool has_ur
     p += sprintf((char *)p, "%.*s %.*s HTTP/1.%d\r\n", PTC_STR_ARG(method), PTC_STR_ARG(target),
                  plcf->http_version == 1001 ? 1 : 0);
     for (size_t i = 0; i < n; i++) {
-        p += sprintf((char *)p, "%.*s: %.*s\r\n", PTC_STR_ARG(kv[i].name), PTC_STR_ARG(kv[i].value));
+        p +=
+            sprintf((char *)p, "%.*s: %.*s\r\n", PTC_STR_ARG(kv[i].name), PTC_STR_ARG(kv[i].value));
     }
     if (ctx->body) {
         p += sprintf((char *)p, "Content-Length: %lld\r\n", (long long)ctx->body_len);

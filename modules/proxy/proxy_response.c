@@ -9,8 +9,8 @@
 
 #include "core/ptc_log.h"
 #include "core/ptc_pool.h"
-#include "modules/proxy/proxy_ctx.h"
 #include "modules/http/http_util.h"
+#include "modules/proxy/proxy_ctx.h"
 
 void
 ptc_proxy_log_append(proxy_log_str_t *s, const char *sep, const char *fmt, ...)
@@ -79,15 +79,17 @@ proxy_name_in(const ptc_str_t *name, ptc_array_t *list)
 static bool
 proxy_hidden(proxy_ctx_t *ctx, const ptc_str_t *name)
 {
-    static const char *const always[] = {"connection", "keep-alive", "proxy-connection",
-                                         "transfer-encoding", "te", "trailer", "upgrade",
-                                         "content-length", NULL};
+    static const char *const always[] = {
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding",
+        "te",         "trailer",    "upgrade",          "content-length",
+        NULL};
     static const char *const by_default[] = {"server", "date", "x-powered-by", "x-pad", NULL};
     for (const char *const *p = always; *p; p++) {
         if (ptc_str_caseeq_c(name, *p)) {
             /* a 101 passes Upgrade and Connection: the tunnel needs them */
-            return !(ctx->status == 101
-                     && (ptc_str_caseeq_c(name, "upgrade") || ptc_str_caseeq_c(name, "connection")));
+            return !(
+                ctx->status == 101
+                && (ptc_str_caseeq_c(name, "upgrade") || ptc_str_caseeq_c(name, "connection")));
         }
     }
     if (name->len > 8 && ptc_strncasecmp(name->data, (const u_char *)"x-accel-", 8) == 0) {
@@ -122,7 +124,8 @@ proxy_rewrite_location(proxy_ctx_t *ctx, ptc_str_t *value)
         if (value->len >= from.len && memcmp(value->data, from.data, from.len) == 0) {
             ptc_str_t tail = {value->len - from.len, value->data + from.len}, rel, abs;
             if (ptc_psprintf(r->pool, &rel, PTC_STR_FMT PTC_STR_FMT, PTC_STR_ARG(to),
-                             PTC_STR_ARG(tail)) != PTC_OK
+                             PTC_STR_ARG(tail))
+                    != PTC_OK
                 || ptc_http_redirect_location(r, &rel, &abs) != PTC_OK) {
                 return PTC_ERROR;
             }
@@ -193,8 +196,8 @@ ptc_proxy_process_headers(proxy_ctx_t *ctx)
         }
     }
     ctx->chunked = te;
-    ctx->no_body = r->method == PTC_HTTP_HEAD || ctx->status < 200 || ctx->status == 204
-                   || ctx->status == 304;
+    ctx->no_body =
+        r->method == PTC_HTTP_HEAD || ctx->status < 200 || ctx->status == 204 || ctx->status == 304;
     ctx->close_delimited = !ctx->no_body && !te && !cl;
     if (ctx->http10) {
         ctx->upstream_close = 1;

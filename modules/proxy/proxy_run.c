@@ -74,7 +74,7 @@ proxy_release_conn(proxy_ctx_t *ctx, bool reusable)
     }
     ctx->uc = NULL;
     if (ctx->peer) {
-        ctx->peer->conns--;
+        ptc_upstream_group_conns(ctx->group, ctx->peer, -1);
     }
     c->requests++;
     if (!reusable || g->keepalive == 0 || ctx->plcf->proxy_protocol
@@ -283,7 +283,7 @@ proxy_pp_header(proxy_ctx_t *ctx)
     const struct sockaddr *src = (struct sockaddr *)&r->c->sockaddr;
     const struct sockaddr *dst = (struct sockaddr *)&r->c->local_sockaddr;
     b->last += ctx->plcf->proxy_protocol == 2 ? ptc_proxy_protocol_write_v2(b->last, src, dst)
-                                               : ptc_proxy_protocol_write_v1(b->last, src, dst);
+                                              : ptc_proxy_protocol_write_v1(b->last, src, dst);
     cl->buf = b;
     cl->next = ctx->out;
     ctx->out = cl;
@@ -324,8 +324,8 @@ proxy_connect(proxy_ctx_t *ctx)
         return;
     }
     ptc_proxy_log_append(&ctx->log_addr, ", ", PTC_STR_FMT, PTC_STR_ARG(ctx->peer->name));
-try:
-    ctx->tries++;
+    try : ctx
+        ->tries++;
     ctx->try_start = ptc_current_msec;
     ctx->state = PX_CONNECT;
     ctx->status_line_done = 0;
@@ -333,7 +333,7 @@ try:
     ctx->uheaders.nelts = 0;
     memset(&ctx->chunk, 0, sizeof(ctx->chunk));
     ctx->upstream_close = 0;
-    ctx->peer->conns++;
+    ptc_upstream_group_conns(ctx->group, ctx->peer, 1);
     if (proxy_rewind(ctx) != PTC_OK) {
         proxy_fail(ctx, 500);
         return;
@@ -350,7 +350,7 @@ try:
         uc = ptc_conn_connect((struct sockaddr *)&ctx->peer->sockaddr, ctx->peer->socklen,
                               r->c->log, &rc, &err);
         if (uc == NULL) {
-            ctx->peer->conns--;
+            ptc_upstream_group_conns(ctx->group, ctx->peer, -1);
             proxy_next(ctx, PROXY_FT_ERROR, "connect() failed", err);
             return;
         }
@@ -382,12 +382,13 @@ proxy_next(proxy_ctx_t *ctx, unsigned ft, const char *what, int err)
     ptc_http_request_t *r = ctx->r;
     proxy_loc_conf_t *plcf = ctx->plcf;
     unsigned status = ft == PROXY_FT_TIMEOUT ? 504 : 502;
-    if (ctx->reused && !ctx->status_line_done && proxy_idempotent(r)
-        && (ft == PROXY_FT_ERROR)) {
+    if (ctx->reused && !ctx->status_line_done && proxy_idempotent(r) && (ft == PROXY_FT_ERROR)) {
         /* a pooled connection the upstream had closed: retry on a fresh
          * one without blaming the peer */
-        ptc_log_error(PTC_LOG_INFO, r->c->log, err, "%s (reused keep-alive connection), "
-                                                    "retrying", what);
+        ptc_log_error(PTC_LOG_INFO, r->c->log, err,
+                      "%s (reused keep-alive connection), "
+                      "retrying",
+                      what);
         proxy_release_conn(ctx, false);
         ctx->retry_fresh = 1;
         proxy_connect(ctx);
@@ -402,8 +403,8 @@ proxy_next(proxy_ctx_t *ctx, unsigned ft, const char *what, int err)
     if (ctx->peer) {
         /* a 403/404 is an answer, not a broken peer */
         bool failed = !(ft & (PROXY_FT_HTTP_403 | PROXY_FT_HTTP_404));
-        ptc_upstream_peer_release(ctx->peer, failed ? PTC_UPSTREAM_FAILED : PTC_UPSTREAM_OK,
-                                  ptc_current_msec);
+        ptc_upstream_group_release(ctx->group, ctx->peer,
+                                   failed ? PTC_UPSTREAM_FAILED : PTC_UPSTREAM_OK);
     }
     if (!ctx->status_logged) {
         ptc_proxy_log_append(&ctx->log_status, ", ", "%u", status);
@@ -581,7 +582,7 @@ proxy_head_done(proxy_ctx_t *ctx)
         return;
     }
     if (proxy_intercept(ctx)) {
-        ptc_upstream_peer_release(ctx->peer, PTC_UPSTREAM_OK, ptc_current_msec);
+        ptc_upstream_group_release(ctx->group, ctx->peer, PTC_UPSTREAM_OK);
         proxy_release_conn(ctx, false);
         ctx->finished = 1;
         r->headers_out.list.nelts = 0;
@@ -599,9 +600,9 @@ proxy_head_done(proxy_ctx_t *ctx)
          * answered with a body by the upstream makes the connection unusable */
         ctx->finished = 1;
         proxy_log_time(&ctx->log_rtime, ctx->try_start);
-        ptc_upstream_peer_release(ctx->peer, PTC_UPSTREAM_OK, ptc_current_msec);
-        bool clean = ctx->hbuf->pos == ctx->hbuf->last && !ctx->upstream_close
-                     && !ctx->request_close;
+        ptc_upstream_group_release(ctx->group, ctx->peer, PTC_UPSTREAM_OK);
+        bool clean =
+            ctx->hbuf->pos == ctx->hbuf->last && !ctx->upstream_close && !ctx->request_close;
         proxy_release_conn(ctx, clean);
         ptc_http_finalize(r, PTC_OK);
         return;
@@ -740,7 +741,7 @@ proxy_body_done(proxy_ctx_t *ctx, bool reusable)
     ctx->state = PX_DONE;
     r->resume_handler = NULL;
     proxy_log_time(&ctx->log_rtime, ctx->try_start);
-    ptc_upstream_peer_release(ctx->peer, PTC_UPSTREAM_OK, ptc_current_msec);
+    ptc_upstream_group_release(ctx->group, ctx->peer, PTC_UPSTREAM_OK);
     proxy_release_conn(ctx, reusable && !ctx->close_delimited && !ctx->upstream_close
                                 && !ctx->request_close);
     ptc_buf_t *b = ptc_buf_calloc(r->pool);
@@ -764,8 +765,9 @@ proxy_account(proxy_ctx_t *ctx, ptc_buf_t *b, bool *extra)
     if (ctx->chunked) {
         int rc = proxy_dechunk(ctx, b, extra);
         if (rc == PTC_ERROR) {
-            ptc_log_error(PTC_LOG_ERR, ctx->r->c->log, 0, "upstream sent invalid chunked "
-                                                          "response");
+            ptc_log_error(PTC_LOG_ERR, ctx->r->c->log, 0,
+                          "upstream sent invalid chunked "
+                          "response");
             proxy_fail(ctx, 502);
         }
         return rc;
@@ -971,9 +973,10 @@ proxy_eval_url(proxy_ctx_t *ctx, ptc_str_t *uri, bool *has_uri)
     ctx->group = NULL;
     ptc_upstream_group_t *g = ptc_upstream_group_for(r, &ctx->host);
     if (g == NULL) {
-        ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "no upstream \"%.*s\" (a proxy_pass with "
-                                                 "variables needs a configured upstream or an "
-                                                 "address)",
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0,
+                      "no upstream \"%.*s\" (a proxy_pass with "
+                      "variables needs a configured upstream or an "
+                      "address)",
                       PTC_STR_ARG(ctx->host));
         return PTC_DECLINED;
     }

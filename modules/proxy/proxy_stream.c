@@ -172,8 +172,9 @@ ptc_proxy_stream(proxy_ctx_t *ctx)
         if (ctx->out) {
             ptc_chain_t *rest = uc->send_chain(uc, ctx->out, 0);
             if (rest == (ptc_chain_t *)-1) {
-                ptc_log_error(PTC_LOG_ERR, r->c->log, errno, "sending the body to upstream "
-                                                             "failed");
+                ptc_log_error(PTC_LOG_ERR, r->c->log, errno,
+                              "sending the body to upstream "
+                              "failed");
                 stream_fail(ctx, 502);
                 return;
             }

@@ -20,7 +20,7 @@ tunnel_close(proxy_ctx_t *ctx)
     ctx->finished = 1;
     ctx->state = PX_DONE;
     if (ctx->uc) {
-        ctx->peer->conns--;
+        ptc_upstream_group_conns(ctx->group, ctx->peer, -1);
         ptc_conn_close(ctx->uc);
         ctx->uc = NULL;
     }

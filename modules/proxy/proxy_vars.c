@@ -41,7 +41,7 @@ var_upstream_log(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t 
         return PTC_OK;
     }
     return ptc_str_dup(r->pool, &v->value, s->data, s->len) == PTC_OK ? (v->valid = 1, PTC_OK)
-                                                                       : PTC_ERROR;
+                                                                      : PTC_ERROR;
 }
 
 /* X-Forwarded-For of the request (all such headers, in order) plus the
@@ -104,7 +104,7 @@ var_upstream_http(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t
 }
 
 #define LOG_OFF(f) offsetof(proxy_ctx_t, f)
-#define NC PTC_HTTP_VAR_NOCACHEABLE
+#define NC         PTC_HTTP_VAR_NOCACHEABLE
 
 static const ptc_http_variable_def_t proxy_vars[] = {
     {"proxy_host", var_proxy_host, 0, 0},

@@ -13,8 +13,8 @@
 #include "modules/http/http_core.h"
 
 typedef struct {
-    ptc_array_t *from;   /* ptc_cidr_t; UNSET_PTR when not set here */
-    ptc_str_t header;    /* "X-Real-IP" by default; "proxy_protocol" is special */
+    ptc_array_t *from; /* ptc_cidr_t; UNSET_PTR when not set here */
+    ptc_str_t header;  /* "X-Real-IP" by default; "proxy_protocol" is special */
     int recursive;
 } realip_loc_conf_t;
 
@@ -90,8 +90,7 @@ realip_from(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
         return "out of memory";
     }
     if (ptc_cidr_parse(ptc_conf_arg(cf, 1), c, &err) != PTC_OK) {
-        return ptc_conf_error(cf, "%s \"" PTC_STR_FMT "\"", err,
-                              PTC_STR_ARG(*ptc_conf_arg(cf, 1)));
+        return ptc_conf_error(cf, "%s \"" PTC_STR_FMT "\"", err, PTC_STR_ARG(*ptc_conf_arg(cf, 1)));
     }
     return NULL;
 }

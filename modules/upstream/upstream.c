@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/ptc_cycle.h"
 #include "core/ptc_pool.h"
 #include "core/ptc_time.h"
 
@@ -312,8 +313,7 @@ upstream_balance(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
             } else if (i == 2 && ptc_str_eq_c(a, "least_conn")) {
                 g->random_conf.least_conn = true;
             } else {
-                return ptc_conf_error(cf, "invalid parameter \"" PTC_STR_FMT "\"",
-                                      PTC_STR_ARG(*a));
+                return ptc_conf_error(cf, "invalid parameter \"" PTC_STR_FMT "\"", PTC_STR_ARG(*a));
             }
         }
         g->random_conf.least_conn |= g->random_conf.two;
@@ -354,11 +354,97 @@ upstream_keepalive(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 static const char *
 upstream_zone(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
-    /* Accepted: peer state is kept per worker in this build. */
-    if (ptc_conf_nargs(cf) == 3 && ptc_parse_size(ptc_conf_arg(cf, 2)) < 0) {
-        return "invalid zone size";
+    ptc_upstream_group_t *g = conf;
+    if (g->zone_name.data) {
+        return "is duplicate";
     }
+    int64_t size = 65536;
+    if (ptc_conf_nargs(cf) == 3 && (size = ptc_parse_size(ptc_conf_arg(cf, 2))) < 8192) {
+        return ptc_conf_error(cf, "invalid zone size \"" PTC_STR_FMT "\"",
+                              PTC_STR_ARG(*ptc_conf_arg(cf, 2)));
+    }
+    g->zone_name = *ptc_conf_arg(cf, 1);
+    g->zone_size = (size_t)size;
+    g->zone_file = cf->node->file;
+    g->zone_line = cf->node->line;
     return NULL;
+}
+
+/* The zone holds a lock word and the group's peers. Peers keep pointers
+ * into this cycle's config memory, so a zone belongs to one cycle: the
+ * tag is the group itself, which a reload never matches (peer state starts
+ * afresh with a new configuration). */
+static int
+upstream_zone_init(ptc_shm_zone_t *zone, void *old_data)
+{
+    ptc_upstream_group_t *g = zone->data;
+    size_t head = ptc_align(sizeof(uint32_t), 64);
+    size_t need = head + (g->npeers + g->nbackup) * sizeof(ptc_upstream_peer_t);
+    if (need > zone->size) {
+        char *msg = g->zone_msg;
+        snprintf(msg, sizeof(g->zone_msg), "zone \"%.*s\" is too small", PTC_STR_ARG(zone->name));
+        zone->error = msg;
+        return PTC_ERROR;
+    }
+    u_char *p = zone->addr;
+    g->lock = (volatile uint32_t *)p;
+    *g->lock = 0;
+    ptc_upstream_peer_t *peers = (ptc_upstream_peer_t *)(p + head);
+    memcpy(peers, g->peers, g->npeers * sizeof(*peers));
+    memcpy(peers + g->npeers, g->backup, g->nbackup * sizeof(*peers));
+    g->peers = peers;
+    g->backup = peers + g->npeers;
+    return PTC_OK;
+}
+
+static int
+upstream_zone_add(ptc_conf_t *cf, ptc_upstream_group_t *g)
+{
+    ptc_shm_zone_t *z = ptc_cycle_add_shm(cf, &g->zone_name, g->zone_size, g);
+    if (z == NULL) {
+        return PTC_ERROR;
+    }
+    z->init = upstream_zone_init;
+    z->data = g;
+    z->file = g->zone_file;
+    z->line = g->zone_line;
+    return PTC_OK;
+}
+
+static void
+upstream_lock(ptc_upstream_group_t *g)
+{
+    if (g->lock) {
+        /* held only for a few memory operations: spinning is cheaper than
+         * any kernel-assisted lock here */
+        while (__atomic_exchange_n(g->lock, 1, __ATOMIC_ACQUIRE)) {
+            __builtin_ia32_pause();
+        }
+    }
+}
+
+static void
+upstream_unlock(ptc_upstream_group_t *g)
+{
+    if (g->lock) {
+        __atomic_store_n(g->lock, 0, __ATOMIC_RELEASE);
+    }
+}
+
+void
+ptc_upstream_group_release(ptc_upstream_group_t *g, ptc_upstream_peer_t *peer, int outcome)
+{
+    upstream_lock(g);
+    ptc_upstream_peer_release(peer, outcome, ptc_current_msec);
+    upstream_unlock(g);
+}
+
+void
+ptc_upstream_group_conns(ptc_upstream_group_t *g, ptc_upstream_peer_t *peer, int delta)
+{
+    upstream_lock(g);
+    peer->conns += delta;
+    upstream_unlock(g);
 }
 
 /* Split a group's servers into tiers and let the balancer prepare them. */
@@ -413,13 +499,15 @@ upstream_finish(ptc_conf_t *cf, ptc_upstream_group_t *g)
     }
     const void *bconf = g->balancer == &ptc_upstream_random ? &g->random_conf : NULL;
     g->data = g->balancer->init(cf->pool, g->peers, g->npeers, bconf);
-    g->backup_data = g->nbackup
-                         ? ptc_upstream_round_robin.init(cf->pool, g->backup, g->nbackup, NULL)
-                         : NULL;
+    g->backup_data =
+        g->nbackup ? ptc_upstream_round_robin.init(cf->pool, g->backup, g->nbackup, NULL) : NULL;
     if (g->data == NULL || (g->nbackup && g->backup_data == NULL)) {
         return "out of memory";
     }
     ptc_queue_init(&g->idle);
+    if (g->zone_name.data && upstream_zone_add(cf, g) != PTC_OK) {
+        return "cannot add its zone";
+    }
     return NULL;
 }
 
@@ -458,18 +546,18 @@ ptc_upstream_group_pick(ptc_upstream_group_t *g, ptc_http_request_t *r, ptc_upst
         }
     }
     pick->tries++;
+    upstream_lock(g);
     int i = g->balancer->pick(g->data, g->peers, g->npeers, pick);
-    if (i >= 0) {
-        return &g->peers[i];
+    ptc_upstream_peer_t *peer = i >= 0 ? &g->peers[i] : NULL;
+    if (peer == NULL && g->nbackup) {
+        backup_pick->now = pick->now;
+        backup_pick->rand = pick->rand;
+        backup_pick->tries++;
+        i = ptc_upstream_round_robin.pick(g->backup_data, g->backup, g->nbackup, backup_pick);
+        peer = i >= 0 ? &g->backup[i] : NULL;
     }
-    if (g->nbackup == 0) {
-        return NULL;
-    }
-    backup_pick->now = pick->now;
-    backup_pick->rand = pick->rand;
-    backup_pick->tries++;
-    i = ptc_upstream_round_robin.pick(g->backup_data, g->backup, g->nbackup, backup_pick);
-    return i >= 0 ? &g->backup[i] : NULL;
+    upstream_unlock(g);
+    return peer;
 }
 
 ptc_upstream_group_t *
@@ -510,15 +598,14 @@ bool
 ptc_upstream_group_has_next(ptc_upstream_group_t *g, const ptc_upstream_pick_t *pick,
                             const ptc_upstream_pick_t *backup_pick)
 {
-    for (size_t i = 0; i < g->npeers; i++) {
-        if (ptc_upstream_peer_usable(&g->peers[i], i, pick)) {
-            return true;
-        }
+    bool found = false;
+    upstream_lock(g);
+    for (size_t i = 0; i < g->npeers && !found; i++) {
+        found = ptc_upstream_peer_usable(&g->peers[i], i, pick);
     }
-    for (size_t i = 0; i < g->nbackup; i++) {
-        if (ptc_upstream_peer_usable(&g->backup[i], i, backup_pick)) {
-            return true;
-        }
+    for (size_t i = 0; i < g->nbackup && !found; i++) {
+        found = ptc_upstream_peer_usable(&g->backup[i], i, backup_pick);
     }
-    return false;
+    upstream_unlock(g);
+    return found;
 }

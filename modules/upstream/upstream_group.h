@@ -33,6 +33,12 @@ struct ptc_upstream_group_s {
     ptc_msec_t keepalive_time;
     ptc_queue_t idle;           /* per worker: idle keep-alive connections */
     size_t nidle;
+    ptc_str_t zone_name;        /* `zone`: peer state shared by all workers */
+    size_t zone_size;
+    volatile uint32_t *lock;    /* in the zone; NULL without a zone */
+    char zone_msg[128];         /* the zone's init error, if any */
+    const char *zone_file;      /* where `zone` was written */
+    unsigned zone_line;
 };
 
 /* Find or create the group named `name` (an upstream block's name, or
@@ -48,6 +54,11 @@ ptc_upstream_group_t *ptc_upstream_group_get(ptc_conf_t *cf, const ptc_str_t *na
 ptc_upstream_peer_t *ptc_upstream_group_pick(ptc_upstream_group_t *g, ptc_http_request_t *r,
                                              ptc_upstream_pick_t *pick,
                                              ptc_upstream_pick_t *backup_pick);
+
+/* Peer state changes go through these so that, with a `zone`, every
+ * worker sees them (under the zone's lock). */
+void ptc_upstream_group_release(ptc_upstream_group_t *g, ptc_upstream_peer_t *peer, int outcome);
+void ptc_upstream_group_conns(ptc_upstream_group_t *g, ptc_upstream_peer_t *peer, int delta);
 
 /* Is any peer left that this request has not tried and may use now? Does
  * not change balancer state (unlike a pick). */
