@@ -49,6 +49,9 @@ typedef struct {
     off_t stream_rest;         /* streamed Content-Length body left, -1 chunked */
     ptc_http_chunked_t req_chunk;
     unsigned stream_error;     /* status to answer with (0: just close) */
+    ptc_queue_t wait_link;     /* in group->waiting while queued */
+    ptc_event_t wait_ev;       /* retries the pick while queued */
+    ptc_msec_t wait_until;
     ptc_buf_t *tun_up;         /* tunnel: client -> upstream bytes */
     ptc_buf_t *tun_down;       /* tunnel: upstream -> client bytes */
     unsigned status_line_done : 1;
@@ -59,6 +62,7 @@ typedef struct {
     unsigned continue_sent : 1;
     unsigned sbuf_from_header : 1; /* sbuf was filled from r->header_in */
     unsigned retry_fresh : 1;      /* retry the same peer: the pooled connection was dead */
+    unsigned queued : 1;           /* waiting in the group's queue */
     unsigned tries_fresh : 1;      /* this try must not take a pooled connection */   /* body bytes read with the head were passed on */    /* this try's status is in $upstream_status */
     unsigned chunked : 1;
     unsigned close_delimited : 1;

@@ -26,6 +26,7 @@
 #include "modules/proxy/proxy_stream.h"
 
 static void proxy_connect(proxy_ctx_t *ctx);
+static void proxy_wake_waiter(ptc_upstream_group_t *g);
 static void proxy_next(proxy_ctx_t *ctx, unsigned ft, const char *what, int err);
 static void proxy_up_read(ptc_event_t *ev);
 static void proxy_up_write(ptc_event_t *ev);
@@ -75,6 +76,7 @@ proxy_release_conn(proxy_ctx_t *ctx, bool reusable)
     ctx->uc = NULL;
     if (ctx->peer) {
         ptc_upstream_group_conns(ctx->group, ctx->peer, -1);
+        proxy_wake_waiter(g);
     }
     c->requests++;
     if (!reusable || g->keepalive == 0 || ctx->plcf->proxy_protocol
@@ -127,10 +129,72 @@ proxy_pooled(proxy_ctx_t *ctx)
     return NULL;
 }
 
+/* ---- the upstream queue (queue N timeout=T) ---- */
+
+static void
+proxy_dequeue(proxy_ctx_t *ctx)
+{
+    if (ctx->queued) {
+        ptc_queue_remove(&ctx->wait_link);
+        ctx->group->nwaiting--;
+        ctx->queued = 0;
+    }
+    ptc_event_del_timer(&ctx->wait_ev);
+    ptc_event_delete_posted(&ctx->wait_ev);
+}
+
+static void
+proxy_queue_event(ptc_event_t *ev)
+{
+    proxy_ctx_t *ctx = ev->data;
+    proxy_connect(ctx);
+}
+
+/* Every server is at max_conns: wait in the queue. PTC_AGAIN (waiting),
+ * PTC_DECLINED (queue full or waited too long: 503). */
+static int
+proxy_enqueue(proxy_ctx_t *ctx)
+{
+    ptc_upstream_group_t *g = ctx->group;
+    ptc_http_request_t *r = ctx->r;
+    if (!ctx->queued) {
+        if (g->nwaiting >= g->queue_max) {
+            ptc_log_error(PTC_LOG_WARN, r->c->log, 0, "upstream queue is full");
+            return PTC_DECLINED;
+        }
+        ptc_queue_insert_tail(&g->waiting, &ctx->wait_link);
+        g->nwaiting++;
+        ctx->queued = 1;
+        ctx->wait_until = ptc_current_msec + g->queue_timeout;
+    }
+    if (ptc_current_msec >= ctx->wait_until) {
+        proxy_dequeue(ctx);
+        ptc_log_error(PTC_LOG_WARN, r->c->log, 0, "timed out waiting in the upstream queue");
+        return PTC_DECLINED;
+    }
+    /* woken at once by a local release, else every 50 ms (another worker's
+     * release, with a zone, frees a slot this worker cannot see happen) */
+    ctx->wait_ev.data = ctx;
+    ctx->wait_ev.handler = proxy_queue_event;
+    ctx->wait_ev.log = r->c->log;
+    ptc_event_add_timer(&ctx->wait_ev, ptc_min(50, ctx->wait_until - ptc_current_msec));
+    return PTC_AGAIN;
+}
+
+static void
+proxy_wake_waiter(ptc_upstream_group_t *g)
+{
+    if (g->nwaiting) {
+        proxy_ctx_t *w = ptc_queue_data(ptc_queue_head(&g->waiting), proxy_ctx_t, wait_link);
+        ptc_event_post(&w->wait_ev);
+    }
+}
+
 static void
 proxy_cleanup(void *data)
 {
     proxy_ctx_t *ctx = data;
+    proxy_dequeue(ctx);
     if (ctx->uc) {
         proxy_release_conn(ctx, false);
     }
@@ -309,6 +373,16 @@ proxy_connect(proxy_ctx_t *ctx)
         goto try;
     }
     ctx->peer = ptc_upstream_group_pick(ctx->group, r, &ctx->pick, &ctx->backup_pick);
+    if (ctx->peer == NULL && ctx->group->queue_max && ctx->fail_status == 0
+        && ptc_upstream_group_busy(ctx->group)) {
+        if (proxy_enqueue(ctx) == PTC_AGAIN) {
+            return;
+        }
+        ptc_proxy_log_append(&ctx->log_status, ", ", "503");
+        proxy_fail(ctx, 503);
+        return;
+    }
+    proxy_dequeue(ctx);
     if (ctx->peer == NULL) {
         if (ctx->fail_status) {
             /* every other peer is down: the last try's failure decides */

@@ -25,6 +25,9 @@ static const char *upstream_server(ptc_conf_t *cf, const ptc_directive_t *d, voi
 static const char *upstream_balance(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *upstream_keepalive(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *upstream_zone(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *upstream_queue(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static void upstream_lock(ptc_upstream_group_t *g);
+static void upstream_unlock(ptc_upstream_group_t *g);
 
 #define UPS PTC_CTX_UPSTREAM
 
@@ -40,6 +43,7 @@ static const ptc_directive_t upstream_directives[] = {
     {"keepalive_timeout", UPS, PTC_ARGS_1, upstream_keepalive, PTC_CONF_SRV, 0, NULL},
     {"keepalive_time", UPS, PTC_ARGS_1, upstream_keepalive, PTC_CONF_SRV, 0, NULL},
     {"zone", UPS, PTC_ARGS_12, upstream_zone, PTC_CONF_SRV, 0, NULL},
+    {"queue", UPS, PTC_ARGS_12, upstream_queue, PTC_CONF_SRV, 0, NULL},
     PTC_DIRECTIVE_END,
 };
 
@@ -370,6 +374,56 @@ upstream_zone(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     return NULL;
 }
 
+static const char *
+upstream_queue(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    ptc_upstream_group_t *g = conf;
+    const ptc_str_t *n = ptc_conf_arg(cf, 1);
+    if (g->queue_max) {
+        return "is duplicate";
+    }
+    int64_t v = ptc_atoi(n->data, n->len);
+    if (v < 1) {
+        return ptc_conf_error(cf, "invalid queue size \"" PTC_STR_FMT "\"", PTC_STR_ARG(*n));
+    }
+    g->queue_max = (size_t)v;
+    g->queue_timeout = 60000;
+    if (ptc_conf_nargs(cf) == 3) {
+        const ptc_str_t *a = ptc_conf_arg(cf, 2);
+        ptc_str_t t = {a->len - 8, a->data + 8};
+        int64_t ms = a->len > 8 && memcmp(a->data, "timeout=", 8) == 0 ? ptc_parse_time_ms(&t) : -1;
+        if (ms < 0) {
+            return ptc_conf_error(cf, "invalid parameter \"" PTC_STR_FMT "\"", PTC_STR_ARG(*a));
+        }
+        g->queue_timeout = (ptc_msec_t)ms;
+    }
+    return NULL;
+}
+
+bool
+ptc_upstream_group_busy(ptc_upstream_group_t *g)
+{
+    bool busy = false, usable = false;
+    ptc_upstream_pick_t none;
+    memset(&none, 0, sizeof(none));
+    none.now = ptc_current_msec;
+    upstream_lock(g);
+    for (size_t t = 0; t < 2; t++) {
+        ptc_upstream_peer_t *peers = t ? g->backup : g->peers;
+        size_t n = t ? g->nbackup : g->npeers;
+        for (size_t i = 0; i < n; i++) {
+            if (ptc_upstream_peer_usable(&peers[i], i, &none)) {
+                usable = true;
+            } else if (peers[i].max_conns && peers[i].conns >= peers[i].max_conns
+                       && !peers[i].down) {
+                busy = true;
+            }
+        }
+    }
+    upstream_unlock(g);
+    return busy && !usable;
+}
+
 /* The zone holds a lock word and the group's peers. Peers keep pointers
  * into this cycle's config memory, so a zone belongs to one cycle: the
  * tag is the group itself, which a reload never matches (peer state starts
@@ -505,6 +559,7 @@ upstream_finish(ptc_conf_t *cf, ptc_upstream_group_t *g)
         return "out of memory";
     }
     ptc_queue_init(&g->idle);
+    ptc_queue_init(&g->waiting);
     if (g->zone_name.data && upstream_zone_add(cf, g) != PTC_OK) {
         return "cannot add its zone";
     }

@@ -33,6 +33,10 @@ struct ptc_upstream_group_s {
     ptc_msec_t keepalive_time;
     ptc_queue_t idle;           /* per worker: idle keep-alive connections */
     size_t nidle;
+    size_t queue_max;           /* `queue N`: requests held while every peer is busy */
+    ptc_msec_t queue_timeout;
+    ptc_queue_t waiting;        /* per worker: held requests (owner-defined nodes) */
+    size_t nwaiting;
     ptc_str_t zone_name;        /* `zone`: peer state shared by all workers */
     size_t zone_size;
     volatile uint32_t *lock;    /* in the zone; NULL without a zone */
@@ -59,6 +63,9 @@ ptc_upstream_peer_t *ptc_upstream_group_pick(ptc_upstream_group_t *g, ptc_http_r
  * worker sees them (under the zone's lock). */
 void ptc_upstream_group_release(ptc_upstream_group_t *g, ptc_upstream_peer_t *peer, int outcome);
 void ptc_upstream_group_conns(ptc_upstream_group_t *g, ptc_upstream_peer_t *peer, int delta);
+
+/* Is every usable peer only held back by max_conns (so waiting helps)? */
+bool ptc_upstream_group_busy(ptc_upstream_group_t *g);
 
 /* Is any peer left that this request has not tried and may use now? Does
  * not change balancer state (unlike a pick). */
