@@ -45,6 +45,16 @@ http_create_conf(ptc_cycle_t *cycle)
     return ptc_pcalloc(cycle->pool, sizeof(http_conf_t));
 }
 
+size_t
+ptc_http_modules_n(void)
+{
+    static size_t n;
+    if (n == 0) {
+        n = ptc_modules_count(PTC_MODULE_HTTP);
+    }
+    return n;
+}
+
 ptc_http_core_main_conf_t *
 ptc_http_cmcf(void)
 {

@@ -51,6 +51,8 @@ int ptc_http_merge_servers(ptc_conf_t *cf, ptc_conf_ctx_t *http_ctx);
 int ptc_http_init_phases(ptc_conf_t *cf, ptc_http_core_main_conf_t *cmcf);
 ptc_http_core_main_conf_t *ptc_http_cmcf(void);
 bool ptc_http_sockaddr_is_wildcard(const struct sockaddr_storage *sa);
+/* Number of HTTP modules (the size of per-request ctx arrays), counted once. */
+size_t ptc_http_modules_n(void);
 
 /* http_request.c */
 void ptc_http_init_connection(ptc_conn_t *c);

@@ -144,7 +144,7 @@ http_create_request(ptc_conn_t *c, ptc_http_conn_t *hc)
         return NULL;
     }
     ptc_http_request_t *r = ptc_pcalloc(pool, sizeof(*r));
-    size_t n = ptc_modules_count(PTC_MODULE_HTTP);
+    size_t n = ptc_http_modules_n();
     if (r == NULL || (r->ctx = ptc_pcalloc(pool, n * sizeof(void *))) == NULL
         || ptc_array_init(&r->headers_in.list, pool, 16, sizeof(ptc_http_header_t))
         || ptc_array_init(&r->headers_out.list, pool, 8, sizeof(ptc_http_header_t))) {

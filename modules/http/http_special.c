@@ -272,7 +272,7 @@ http_restart(ptc_http_request_t *r)
     r->captures = NULL;
     r->ncaptures = 0;
     memset(r->variables, 0, sizeof(ptc_http_variable_value_t) * ptc_http_variables_count());
-    size_t n = ptc_modules_count(PTC_MODULE_HTTP);
+    size_t n = ptc_http_modules_n();
     memset(r->ctx, 0, n * sizeof(void *));
     ptc_conf_ctx_t *sctx = ptc_http_core_srv(r)->ctx;
     r->loc_conf = sctx->loc_conf;
@@ -306,7 +306,7 @@ ptc_http_named_location(ptc_http_request_t *r, const ptc_str_t *name)
                 }
                 r->internal = 1;
                 r->loc_conf = named[i]->loc_conf;
-                size_t n = ptc_modules_count(PTC_MODULE_HTTP);
+                size_t n = ptc_http_modules_n();
                 memset(r->ctx, 0, n * sizeof(void *));
                 /* skip location lookup: continue at the rewrite phase */
                 r->phase_handler = ptc_http_find_config_index() + 1;
