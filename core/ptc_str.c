@@ -19,20 +19,6 @@ ptc_str_caseeq(const ptc_str_t *a, const ptc_str_t *b)
     return a->len == b->len && ptc_strncasecmp(a->data, b->data, a->len) == 0;
 }
 
-bool
-ptc_str_eq_c(const ptc_str_t *a, const char *s)
-{
-    size_t n = strlen(s);
-    return a->len == n && (n == 0 || memcmp(a->data, s, n) == 0);
-}
-
-bool
-ptc_str_caseeq_c(const ptc_str_t *a, const char *s)
-{
-    size_t n = strlen(s);
-    return a->len == n && ptc_strncasecmp(a->data, (const u_char *)s, n) == 0;
-}
-
 int
 ptc_strncasecmp(const u_char *a, const u_char *b, size_t n)
 {
@@ -260,6 +246,17 @@ ptc_parse_time_ms(const ptc_str_t *s)
         any = true;
     }
     return any ? total : -1;
+}
+
+u_char *
+ptc_write_u64(u_char *p, uint64_t v)
+{
+    u_char tmp[20], *t = tmp + sizeof(tmp);
+    do {
+        *--t = (u_char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return ptc_cpymem(p, t, (size_t)(tmp + sizeof(tmp) - t));
 }
 
 u_char *

@@ -31,11 +31,24 @@ typedef struct {
 
 bool ptc_str_eq(const ptc_str_t *a, const ptc_str_t *b);
 bool ptc_str_caseeq(const ptc_str_t *a, const ptc_str_t *b);
-/* Compare with a C string literal. */
-bool ptc_str_eq_c(const ptc_str_t *a, const char *s);
-bool ptc_str_caseeq_c(const ptc_str_t *a, const char *s);
 /* Case-insensitive compare of n bytes: <0, 0, >0 as strncasecmp. */
 int ptc_strncasecmp(const u_char *a, const u_char *b, size_t n);
+
+/* Compare with a C string (inline: with a literal, the length is known at
+ * compile time and most calls end at the length check). */
+static inline bool
+ptc_str_eq_c(const ptc_str_t *a, const char *s)
+{
+    size_t n = strlen(s);
+    return a->len == n && (n == 0 || memcmp(a->data, s, n) == 0);
+}
+
+static inline bool
+ptc_str_caseeq_c(const ptc_str_t *a, const char *s)
+{
+    size_t n = strlen(s);
+    return a->len == n && ptc_strncasecmp(a->data, (const u_char *)s, n) == 0;
+}
 void ptc_strlow(u_char *dst, const u_char *src, size_t n);
 /* First occurrence of needle in haystack (both counted); NULL if none. */
 u_char *ptc_strnstr(const u_char *h, size_t hlen, const char *needle, size_t nlen);
@@ -58,6 +71,9 @@ int64_t ptc_parse_offset(const ptc_str_t *s);
 /* nginx time syntax ("30s", "1m 30s", "500ms", "1h", "2d", plain number =
  * seconds): milliseconds, or -1 on error. */
 int64_t ptc_parse_time_ms(const ptc_str_t *s);
+
+/* Write v in decimal at p (at most 20 bytes, no NUL); returns the end. */
+u_char *ptc_write_u64(u_char *p, uint64_t v);
 
 /* Format into buf (at most size bytes incl. NUL, like snprintf); returns
  * pointer just past the written bytes (not counting the NUL). */

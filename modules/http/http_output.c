@@ -103,7 +103,9 @@ out_header_fields(ptc_http_request_t *r, u_char *p)
         p = ptc_cpymem(p, "\r\n", 2);
     }
     if (o->content_length_n >= 0) {
-        p += sprintf((char *)p, "Content-Length: %lld\r\n", (long long)o->content_length_n);
+        p = ptc_cpymem(p, "Content-Length: ", 16);
+        p = ptc_write_u64(p, (uint64_t)o->content_length_n);
+        p = ptc_cpymem(p, "\r\n", 2);
     } else if (r->chunked_out) {
         p = ptc_cpymem(p, "Transfer-Encoding: chunked\r\n", 28);
     }

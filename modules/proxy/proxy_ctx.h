@@ -7,12 +7,17 @@
 
 enum { PX_CONNECT = 0, PX_SEND, PX_HEADER, PX_BODY, PX_TUNNEL, PX_DONE };
 
-#define PROXY_LOG_MAX 512
+#define PROXY_TRIES_LOG 16
 
+/* What one try did, for the $upstream_* variables (formatted only when a
+ * log or header asks for them). */
 typedef struct {
-    u_char data[PROXY_LOG_MAX];
-    size_t len;
-} proxy_log_str_t;
+    const ptc_str_t *addr;   /* the peer, or the group when no peer was left */
+    unsigned status;         /* 0: none */
+    int64_t connect_ms;      /* -1: unknown */
+    int64_t header_ms;
+    int64_t response_ms;
+} proxy_try_log_t;
 
 typedef struct {
     ptc_http_request_t *r;
@@ -42,7 +47,8 @@ typedef struct {
     ptc_msec_t try_start;
     unsigned tries;
     unsigned fail_status;      /* 502/504 of the last failed try, 0 before any */
-    proxy_log_str_t log_addr, log_status, log_rtime, log_ctime, log_htime;
+    proxy_try_log_t tlog[PROXY_TRIES_LOG];
+    unsigned ntlog;
     ptc_buf_t *sbuf;           /* streamed body: bytes read from the client */
     ptc_buf_t *shead, *stail;  /* streamed chunked body: chunk framing */
     ptc_chain_t slinks[3];
@@ -81,7 +87,7 @@ int ptc_proxy_build_request(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool ha
 /* proxy_response.c */
 int ptc_proxy_parse_status_line(proxy_ctx_t *ctx, ptc_buf_t *b);
 int ptc_proxy_process_headers(proxy_ctx_t *ctx);
-void ptc_proxy_log_append(proxy_log_str_t *s, const char *sep, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The record of the current try (a scratch one past PROXY_TRIES_LOG). */
+proxy_try_log_t *ptc_proxy_tlog(proxy_ctx_t *ctx);
 
 #endif

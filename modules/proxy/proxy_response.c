@@ -4,7 +4,6 @@
  * checks that keep a response from being read two ways, and the copy into
  * the client response with hop-by-hop and hidden headers removed and
  * Location/Refresh rewritten by proxy_redirect. */
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "core/ptc_log.h"
@@ -12,22 +11,14 @@
 #include "modules/http/http_util.h"
 #include "modules/proxy/proxy_ctx.h"
 
-void
-ptc_proxy_log_append(proxy_log_str_t *s, const char *sep, const char *fmt, ...)
+proxy_try_log_t *
+ptc_proxy_tlog(proxy_ctx_t *ctx)
 {
-    va_list ap;
-    size_t room = sizeof(s->data) - s->len;
-    if (s->len && room > strlen(sep)) {
-        memcpy(s->data + s->len, sep, strlen(sep));
-        s->len += strlen(sep);
-        room -= strlen(sep);
+    static proxy_try_log_t scratch;
+    if (ctx->ntlog == 0 || ctx->ntlog > PROXY_TRIES_LOG) {
+        return &scratch;
     }
-    va_start(ap, fmt);
-    int n = vsnprintf((char *)s->data + s->len, room, fmt, ap);
-    va_end(ap);
-    if (n > 0) {
-        s->len += ptc_min((size_t)n, room ? room - 1 : 0);
-    }
+    return &ctx->tlog[ctx->ntlog - 1];
 }
 
 /* "HTTP/1.x SP 3DIGIT [SP reason] CRLF" (RFC 9112 §4). PTC_OK, PTC_AGAIN

@@ -43,12 +43,19 @@ proxy_idempotent(ptc_http_request_t *r)
              || ptc_str_eq_c(&r->method_name, "LOCK"));
 }
 
-static void
-proxy_log_time(proxy_log_str_t *s, ptc_msec_t since)
+static int64_t
+proxy_since(ptc_msec_t t)
 {
-    ptc_msec_t ms = ptc_current_msec - since;
-    ptc_proxy_log_append(s, ", ", "%llu.%03llu", (unsigned long long)(ms / 1000),
-                         (unsigned long long)(ms % 1000));
+    return (int64_t)(ptc_current_msec - t);
+}
+
+static void
+proxy_tlog_begin(proxy_ctx_t *ctx, const ptc_str_t *addr)
+{
+    if (ctx->ntlog < PROXY_TRIES_LOG) {
+        ctx->tlog[ctx->ntlog] = (proxy_try_log_t){addr, 0, -1, -1, -1};
+    }
+    ctx->ntlog++;
 }
 
 /* ---- upstream connections and the keep-alive pool ---- */
@@ -286,7 +293,7 @@ proxy_up_write(ptc_event_t *ev)
             return;
         }
         ptc_event_del_timer(ev);
-        proxy_log_time(&ctx->log_ctime, ctx->try_start);
+        ptc_proxy_tlog(ctx)->connect_ms = proxy_since(ctx->try_start);
         proxy_send(ctx);
         return;
     }
@@ -378,7 +385,7 @@ proxy_connect(proxy_ctx_t *ctx)
         if (proxy_enqueue(ctx) == PTC_AGAIN) {
             return;
         }
-        ptc_proxy_log_append(&ctx->log_status, ", ", "503");
+        ptc_proxy_tlog(ctx)->status = 503;
         proxy_fail(ctx, 503);
         return;
     }
@@ -392,12 +399,12 @@ proxy_connect(proxy_ctx_t *ctx)
         ptc_log_error(PTC_LOG_ERR, r->c->log, 0,
                       "no live upstreams while connecting to upstream \"" PTC_STR_FMT "\"",
                       PTC_STR_ARG(ctx->group->name));
-        ptc_proxy_log_append(&ctx->log_addr, ", ", PTC_STR_FMT, PTC_STR_ARG(ctx->group->name));
-        ptc_proxy_log_append(&ctx->log_status, ", ", "502");
+        proxy_tlog_begin(ctx, &ctx->group->name);
+        ptc_proxy_tlog(ctx)->status = 502;
         proxy_fail(ctx, 502);
         return;
     }
-    ptc_proxy_log_append(&ctx->log_addr, ", ", PTC_STR_FMT, PTC_STR_ARG(ctx->peer->name));
+    proxy_tlog_begin(ctx, &ctx->peer->name);
     try : ctx
         ->tries++;
     ctx->try_start = ptc_current_msec;
@@ -443,7 +450,7 @@ proxy_connect(proxy_ctx_t *ctx)
         ptc_event_add_timer(uc->write, ctx->plcf->connect_timeout);
         return;
     }
-    proxy_log_time(&ctx->log_ctime, ctx->try_start);
+    ptc_proxy_tlog(ctx)->connect_ms = proxy_since(ctx->try_start);
     proxy_send(ctx);
 }
 
@@ -481,9 +488,9 @@ proxy_next(proxy_ctx_t *ctx, unsigned ft, const char *what, int err)
                                    failed ? PTC_UPSTREAM_FAILED : PTC_UPSTREAM_OK);
     }
     if (!ctx->status_logged) {
-        ptc_proxy_log_append(&ctx->log_status, ", ", "%u", status);
+        ptc_proxy_tlog(ctx)->status = status;
     }
-    proxy_log_time(&ctx->log_rtime, ctx->try_start);
+    ptc_proxy_tlog(ctx)->response_ms = proxy_since(ctx->try_start);
     proxy_release_conn(ctx, false);
     ctx->peer = NULL;
     bool allowed = (plcf->next_upstream & ft) && !(plcf->next_upstream & PROXY_FT_OFF)
@@ -638,8 +645,8 @@ static void
 proxy_head_done(proxy_ctx_t *ctx)
 {
     ptc_http_request_t *r = ctx->r;
-    ptc_proxy_log_append(&ctx->log_status, ", ", "%u", ctx->status);
-    proxy_log_time(&ctx->log_htime, ctx->try_start);
+    ptc_proxy_tlog(ctx)->status = ctx->status;
+    ptc_proxy_tlog(ctx)->header_ms = proxy_since(ctx->try_start);
     ctx->status_logged = 1;
     if (proxy_retry_status(ctx)) {
         ptc_log_error(PTC_LOG_INFO, r->c->log, 0, "upstream answered %u, trying the next one",
@@ -673,7 +680,7 @@ proxy_head_done(proxy_ctx_t *ctx)
         /* HEAD, 1xx, 204, 304: a body would be a protocol error; a HEAD
          * answered with a body by the upstream makes the connection unusable */
         ctx->finished = 1;
-        proxy_log_time(&ctx->log_rtime, ctx->try_start);
+        ptc_proxy_tlog(ctx)->response_ms = proxy_since(ctx->try_start);
         ptc_upstream_group_release(ctx->group, ctx->peer, PTC_UPSTREAM_OK);
         bool clean =
             ctx->hbuf->pos == ctx->hbuf->last && !ctx->upstream_close && !ctx->request_close;
@@ -814,7 +821,7 @@ proxy_body_done(proxy_ctx_t *ctx, bool reusable)
     ctx->finished = 1;
     ctx->state = PX_DONE;
     r->resume_handler = NULL;
-    proxy_log_time(&ctx->log_rtime, ctx->try_start);
+    ptc_proxy_tlog(ctx)->response_ms = proxy_since(ctx->try_start);
     ptc_upstream_group_release(ctx->group, ctx->peer, PTC_UPSTREAM_OK);
     proxy_release_conn(ctx, reusable && !ctx->close_delimited && !ctx->upstream_close
                                 && !ctx->request_close);

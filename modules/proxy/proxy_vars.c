@@ -28,20 +28,44 @@ var_proxy_host(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t po
     return PTC_OK;
 }
 
+/* "$upstream_*": one entry per try, joined with ", " (nginx's format). */
 static int
-var_upstream_log(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t off)
+var_upstream_log(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t which)
 {
     proxy_ctx_t *ctx = vars_ctx(r, v);
-    if (ctx == NULL) {
-        return PTC_OK;
-    }
-    proxy_log_str_t *s = (proxy_log_str_t *)((char *)ctx + off);
-    if (s->len == 0) {
+    if (ctx == NULL || ctx->ntlog == 0) {
         v->not_found = 1;
         return PTC_OK;
     }
-    return ptc_str_dup(r->pool, &v->value, s->data, s->len) == PTC_OK ? (v->valid = 1, PTC_OK)
-                                                                      : PTC_ERROR;
+    unsigned n = ptc_min(ctx->ntlog, PROXY_TRIES_LOG);
+    size_t len = 0;
+    for (unsigned i = 0; i < n; i++) {
+        len += (ctx->tlog[i].addr ? ctx->tlog[i].addr->len : 0) + 24;
+    }
+    u_char *p = ptc_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return PTC_ERROR;
+    }
+    v->value.data = p;
+    for (unsigned i = 0; i < n; i++) {
+        const proxy_try_log_t *t = &ctx->tlog[i];
+        if (i) {
+            p = ptc_cpymem(p, ", ", 2);
+        }
+        int64_t ms = which == 2 ? t->connect_ms : which == 3 ? t->header_ms : t->response_ms;
+        if (which == 0) {
+            p = ptc_cpymem(p, t->addr->data, t->addr->len);
+        } else if (which == 1) {
+            p += t->status ? sprintf((char *)p, "%u", t->status) : sprintf((char *)p, "-");
+        } else if (ms < 0) {
+            *p++ = '-';
+        } else {
+            p += sprintf((char *)p, "%lld.%03lld", (long long)(ms / 1000), (long long)(ms % 1000));
+        }
+    }
+    v->value.len = (size_t)(p - v->value.data);
+    v->valid = 1;
+    return PTC_OK;
 }
 
 /* X-Forwarded-For of the request (all such headers, in order) plus the
@@ -103,18 +127,17 @@ var_upstream_http(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t
     return PTC_OK;
 }
 
-#define LOG_OFF(f) offsetof(proxy_ctx_t, f)
 #define NC         PTC_HTTP_VAR_NOCACHEABLE
 
 static const ptc_http_variable_def_t proxy_vars[] = {
     {"proxy_host", var_proxy_host, 0, 0},
     {"proxy_port", var_proxy_host, 1, 0},
     {"proxy_add_x_forwarded_for", var_add_xff, 0, 0},
-    {"upstream_addr", var_upstream_log, LOG_OFF(log_addr), NC},
-    {"upstream_status", var_upstream_log, LOG_OFF(log_status), NC},
-    {"upstream_response_time", var_upstream_log, LOG_OFF(log_rtime), NC},
-    {"upstream_connect_time", var_upstream_log, LOG_OFF(log_ctime), NC},
-    {"upstream_header_time", var_upstream_log, LOG_OFF(log_htime), NC},
+    {"upstream_addr", var_upstream_log, 0, NC},
+    {"upstream_status", var_upstream_log, 1, NC},
+    {"upstream_connect_time", var_upstream_log, 2, NC},
+    {"upstream_header_time", var_upstream_log, 3, NC},
+    {"upstream_response_time", var_upstream_log, 4, NC},
     {"upstream_http_", var_upstream_http, 0, PTC_HTTP_VAR_PREFIX | NC},
     {NULL, NULL, 0, 0},
 };
