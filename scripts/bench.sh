@@ -3,7 +3,8 @@
 # Debian's nginx with the equivalent config and the same worker count.
 # Reports requests/s, p99 latency and requests per CPU-second of all server
 # processes, and the Portico/nginx ratios. Loopback only; bounded runs.
-#   BENCH_SECONDS (default 5), BENCH_CONNS (50), BENCH_WORKERS (1)
+#   BENCH_SECONDS (default 5), BENCH_CONNS (50), BENCH_WORKERS (1),
+#   BENCH_ROUNDS (3: each figure is the median of that many alternating runs)
 set -eu
 cd "$(dirname "$0")/.."
 PTC_DEPS_EXTRA="wrk nginx-light" sh scripts/install-deps.sh
@@ -11,6 +12,7 @@ PTC_DEPS_EXTRA="wrk nginx-light" sh scripts/install-deps.sh
 secs=${BENCH_SECONDS:-5}
 conns=${BENCH_CONNS:-50}
 workers=${BENCH_WORKERS:-1}
+rounds=${BENCH_ROUNDS:-3}
 dir=$(mktemp -d)
 trap 'kill $(cat "$dir"/logs/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$dir"' EXIT
 mkdir -p "$dir/conf" "$dir/logs" "$dir/html"
@@ -79,21 +81,47 @@ cpu_ticks() {
 
 hz=$(getconf CLK_TCK)
 printf '%-28s %-8s %12s %10s %14s\n' case server req/s p99 req/CPU-s
+# one wrk run against one server: prints "req/s p99 requests cpu-seconds"
+measure() { # name path extra-wrk-args
+    name=$1
+    path=$2
+    shift 2
+    eval "port=\$port_$name"
+    before=$(cpu_ticks "$name")
+    out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency "$@" "http://127.0.0.1:$port$path" 2>&1)
+    after=$(cpu_ticks "$name")
+    rps=$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')
+    total=$(printf '%s\n' "$out" | awk '/requests in/ {print $1}')
+    p99=$(printf '%s\n' "$out" | awk '$1 == "99%" {print $2}')
+    cpu=$(awk -v a="$after" -v b="$before" -v hz="$hz" 'BEGIN {printf "%.3f", (a - b) / hz}')
+    echo "$rps $p99 $total $cpu"
+}
+
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# Each case runs BENCH_ROUNDS times, the two servers alternating which goes
+# first; the figures are medians (this machine is shared and noisy).
 run_case() { # label path extra-wrk-args
     label=$1
     path=$2
     shift 2
+    : >"$dir/p.txt"
+    : >"$dir/n.txt"
+    r=0
+    while [ $r -lt "$rounds" ]; do
+        if [ $((r % 2)) = 0 ]; then order="portico nginx"; else order="nginx portico"; fi
+        for name in $order; do
+            m=$(measure "$name" "$path" "$@")
+            if [ "$name" = portico ]; then echo "$m" >>"$dir/p.txt"; else echo "$m" >>"$dir/n.txt"; fi
+        done
+        r=$((r + 1))
+    done
     for name in portico nginx; do
-        eval "port=\$port_$name"
-        before=$(cpu_ticks "$name")
-        out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency "$@" "http://127.0.0.1:$port$path" 2>&1)
-        after=$(cpu_ticks "$name")
-        rps=$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')
-        total=$(printf '%s\n' "$out" | awk '/requests in/ {print $1}')
-        p99=$(printf '%s\n' "$out" | awk '$1 == "99%" {print $2}')
-        cpu=$(awk -v a="$after" -v b="$before" -v hz="$hz" 'BEGIN {printf "%.3f", (a - b) / hz}')
-        per=$(awk -v n="$total" -v c="$cpu" 'BEGIN {if (c > 0) printf "%.0f", n / c; else print "n/a"}')
-        printf '%-28s %-8s %12s %10s %14s\n' "$label" "$name" "$rps" "$p99" "$per"
+        f="$dir/$(printf '%s' "$name" | cut -c1).txt"
+        rps=$(awk '{print $1}' "$f" | median)
+        p99=$(awk '{print $2}' "$f" | sort | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+        per=$(awk '$4 > 0 {print $3 / $4}' "$f" | median)
+        printf '%-28s %-8s %12.0f %10s %14.0f\n' "$label" "$name" "$rps" "$p99" "$per"
         eval "rps_$name=$rps; per_$name=$per"
     done
     awk -v a="$rps_portico" -v b="$rps_nginx" -v c="$per_portico" -v d="$per_nginx" -v l="$label" \
@@ -109,4 +137,5 @@ run_case "proxy 100B keep-alive" /up/100b.txt
 run_case "proxy 16KiB keep-alive" /up/16k.txt
 run_case "proxy 100B close" /up/100b.txt -H "Connection: close"
 run_case "proxy 16KiB close" /up/16k.txt -H "Connection: close"
-echo "ratios are portico/nginx (higher is better for Portico); $workers worker(s), $conns connections"
+echo "ratios are portico/nginx (higher is better for Portico); medians of $rounds rounds;" \
+    "$workers worker(s), $conns connections"
