@@ -33,7 +33,7 @@ struct ptc_listen_s {
     unsigned wildcard : 1;
     unsigned reuseport : 1;
     unsigned ipv6only : 1;
-    unsigned so_keepalive : 1; /* SO_KEEPALIVE, inherited by accepted sockets */
+    unsigned so_keepalive : 1;      /* SO_KEEPALIVE, inherited by accepted sockets */
     unsigned inherited : 1;         /* carried over from the previous cycle */
     unsigned keep : 1;              /* matched by the new cycle: do not close on retire */
     ptc_conn_t *conn;               /* in a worker: the connection slot that accepts */

@@ -337,8 +337,8 @@ cycle_parse(ptc_cycle_t *cycle, ptc_conf_t *cf, char *err, size_t errlen)
     const ptc_cycle_params_t *pp = &cycle->params;
     if (pp->conf_param) {
         ptc_conf_node_t *g =
-            ptc_conf_text_parse(cycle->pool, "command line", pp->conf_param,
-                                strlen(pp->conf_param), cycle->conf_prefix, NULL, err, errlen);
+            ptc_conf_text_parse(cycle->pool, "command line", pp->conf_param, strlen(pp->conf_param),
+                                cycle->conf_prefix, NULL, err, errlen);
         if (g == NULL || ptc_conf_walk(cf, g, PTC_CTX_MAIN, cycle->conf_ctx) != PTC_OK) {
             return PTC_ERROR;
         }

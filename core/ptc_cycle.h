@@ -31,7 +31,7 @@ struct ptc_shm_zone_s {
     const void *tag; /* the module that owns it: a zone is reused only by its owner */
     void *addr;      /* mapped before fork, same address in every worker */
     int (*init)(ptc_shm_zone_t *zone, void *old_data); /* old_data: the reused zone's data */
-    void *data; /* owner's pointer (e.g. its struct inside the zone) */
+    void *data;        /* owner's pointer (e.g. its struct inside the zone) */
     const char *error; /* set by init on failure ("zone "x" is too small") */
     const char *file;  /* where it was declared */
     unsigned line;

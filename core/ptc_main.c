@@ -129,9 +129,9 @@ main_version(const main_opts_t *o)
     /* the arguments as given, with the prefix shown when it was the default
      * (the compiled-in prefix ends with '/', which -V leaves out) */
     if (strstr(PTC_CONFIGURE_ARGS, "--prefix=") == NULL) {
-        fprintf(stderr, "configure arguments: --prefix=%.*s%s%s %s\n",
-                (int)sizeof(PTC_PREFIX) - 2, PTC_PREFIX, PTC_CONFIGURE_ARGS[0] ? " " : "",
-                PTC_CONFIGURE_ARGS, PTC_MODULE_SWITCHES);
+        fprintf(stderr, "configure arguments: --prefix=%.*s%s%s %s\n", (int)sizeof(PTC_PREFIX) - 2,
+                PTC_PREFIX, PTC_CONFIGURE_ARGS[0] ? " " : "", PTC_CONFIGURE_ARGS,
+                PTC_MODULE_SWITCHES);
     } else {
         fprintf(stderr, "configure arguments: %s %s\n", PTC_CONFIGURE_ARGS, PTC_MODULE_SWITCHES);
     }
@@ -282,7 +282,7 @@ main(int argc, char **argv)
         .prefix = prefix,
         .conf_file = main_abs(prefix, o.conf ? o.conf : PTC_CONF_PATH),
         .conf_param = o.param,
-        .error_log = o.errlog == NULL              ? NULL
+        .error_log = o.errlog == NULL                  ? NULL
                      : strcmp(o.errlog, "stderr") == 0 ? "stderr"
                                                        : main_abs(prefix, o.errlog),
         .test_only = o.test || o.signal,

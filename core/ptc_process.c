@@ -9,8 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,8 +171,7 @@ process_reap(ptc_cycle_t *cycle, bool stopping)
             bool fatal = WIFEXITED(status) && WEXITSTATUS(status) == 2;
             if (fatal && !w->exiting) {
                 ptc_log_error(PTC_LOG_ALERT, cycle->log, 0,
-                              "worker process %d could not start and is not respawned",
-                              (int)pid);
+                              "worker process %d could not start and is not respawned", (int)pid);
             }
             if (!w->exiting && !stopping && !fatal && w->generation == process_generation) {
                 process_spawn(cycle, w->slot);

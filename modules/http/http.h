@@ -117,10 +117,10 @@ struct ptc_http_request_s {
     unsigned ncaptures;         /* pairs */
     const u_char *captures_data;
 
-    ptc_chain_t *out;  /* output not yet written */
-    ptc_chain_t *free_links;  /* spare chain links of this request */
-    off_t header_size; /* bytes of status line + headers sent */
-    off_t sent_start;  /* c->sent when this request started */
+    ptc_chain_t *out;        /* output not yet written */
+    ptc_chain_t *free_links; /* spare chain links of this request */
+    off_t header_size;       /* bytes of status line + headers sent */
+    off_t sent_start;        /* c->sent when this request started */
     ptc_msec_t start_msec;
     time_t start_sec;
     unsigned start_msec_part;

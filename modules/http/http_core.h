@@ -105,7 +105,7 @@ struct ptc_http_core_loc_conf_s {
 
     ptc_str_t root; /* root or alias path (may contain variables) */
     ptc_http_complex_value_t *root_cv;
-    ptc_str_t root_prefix;    /* for a root_cv that evaluates to a relative path */
+    ptc_str_t root_prefix; /* for a root_cv that evaluates to a relative path */
     bool alias;
     ptc_array_t *index;       /* ptc_http_complex_value_t *; UNSET_PTR when unset */
     ptc_array_t *error_pages; /* ptc_http_error_page_t; UNSET_PTR when unset */

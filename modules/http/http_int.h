@@ -36,8 +36,8 @@ typedef struct {
     unsigned keepalive_requests;
     struct sockaddr_storage *pp_src; /* PROXY protocol: the announced client, or NULL */
     socklen_t pp_src_len;
-    ptc_str_t pp_addr;               /* $proxy_protocol_addr */
-    bool pp_done;                    /* the PROXY header was read */
+    ptc_str_t pp_addr;            /* $proxy_protocol_addr */
+    bool pp_done;                 /* the PROXY header was read */
     ptc_msec_t lingering_until;   /* lingering close: give up reading at this time */
     ptc_msec_t lingering_timeout; /* ... or after this long without data */
 } ptc_http_conn_t;

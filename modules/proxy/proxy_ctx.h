@@ -12,9 +12,9 @@ enum { PX_CONNECT = 0, PX_SEND, PX_HEADER, PX_BODY, PX_TUNNEL, PX_DONE };
 /* What one try did, for the $upstream_* variables (formatted only when a
  * log or header asks for them). */
 typedef struct {
-    const ptc_str_t *addr;   /* the peer, or the group when no peer was left */
-    unsigned status;         /* 0: none */
-    int64_t connect_ms;      /* -1: unknown */
+    const ptc_str_t *addr; /* the peer, or the group when no peer was left */
+    unsigned status;       /* 0: none */
+    int64_t connect_ms;    /* -1: unknown */
     int64_t header_ms;
     int64_t response_ms;
 } proxy_try_log_t;
@@ -26,60 +26,62 @@ typedef struct {
     ptc_upstream_pick_t pick;
     ptc_upstream_pick_t backup_pick;
     ptc_upstream_peer_t *peer;
-    ptc_conn_t *uc;            /* upstream connection, NULL when none */
-    ptc_str_t host;            /* $proxy_host */
-    ptc_str_t port;            /* $proxy_port */
-    ptc_buf_t *head;           /* the request head, built once */
-    ptc_chain_t *body;         /* the request body (memory or file), NULL if none */
+    ptc_conn_t *uc;    /* upstream connection, NULL when none */
+    ptc_str_t host;    /* $proxy_host */
+    ptc_str_t port;    /* $proxy_port */
+    ptc_buf_t *head;   /* the request head, built once */
+    ptc_chain_t *body; /* the request body (memory or file), NULL if none */
     off_t body_len;
-    ptc_chain_t *out;          /* what is left to send in this try */
-    ptc_buf_t *hbuf;           /* response head buffer (proxy_buffer_size) */
+    ptc_chain_t *out; /* what is left to send in this try */
+    ptc_buf_t *hbuf;  /* response head buffer (proxy_buffer_size) */
     ptc_http_parse_t hp;
     int state;
     unsigned status;
-    ptc_array_t uheaders;      /* ptc_http_header_t from the upstream response */
-    off_t rest;                /* body bytes still expected (Content-Length), -1 */
+    ptc_array_t uheaders; /* ptc_http_header_t from the upstream response */
+    off_t rest;           /* body bytes still expected (Content-Length), -1 */
     ptc_http_chunked_t chunk;
-    ptc_buf_t **bufs;          /* response body buffers, proxy_buffers of them */
-    ptc_chain_t *links;        /* one chain link per buffer, for batches */
+    ptc_buf_t **bufs;   /* response body buffers, proxy_buffers of them */
+    ptc_chain_t *links; /* one chain link per buffer, for batches */
     size_t nbufs;
-    ptc_msec_t start;          /* first try */
+    ptc_msec_t start; /* first try */
     ptc_msec_t try_start;
     unsigned tries;
-    unsigned fail_status;      /* 502/504 of the last failed try, 0 before any */
+    unsigned fail_status; /* 502/504 of the last failed try, 0 before any */
     proxy_try_log_t tlog[PROXY_TRIES_LOG];
     unsigned ntlog;
-    ptc_buf_t *sbuf;           /* streamed body: bytes read from the client */
-    ptc_buf_t *shead, *stail;  /* streamed chunked body: chunk framing */
+    ptc_buf_t *sbuf;          /* streamed body: bytes read from the client */
+    ptc_buf_t *shead, *stail; /* streamed chunked body: chunk framing */
     ptc_chain_t slinks[3];
-    off_t stream_rest;         /* streamed Content-Length body left, -1 chunked */
+    off_t stream_rest; /* streamed Content-Length body left, -1 chunked */
     ptc_http_chunked_t req_chunk;
-    unsigned stream_error;     /* status to answer with (0: just close) */
-    ptc_queue_t wait_link;     /* in group->waiting while queued */
-    ptc_event_t wait_ev;       /* retries the pick while queued */
+    unsigned stream_error; /* status to answer with (0: just close) */
+    ptc_queue_t wait_link; /* in group->waiting while queued */
+    ptc_event_t wait_ev;   /* retries the pick while queued */
     ptc_msec_t wait_until;
-    ptc_buf_t *tun_up;         /* tunnel: client -> upstream bytes */
-    ptc_buf_t *tun_down;       /* tunnel: upstream -> client bytes */
+    ptc_buf_t *tun_up;   /* tunnel: client -> upstream bytes */
+    ptc_buf_t *tun_down; /* tunnel: upstream -> client bytes */
     unsigned status_line_done : 1;
     unsigned status_logged : 1;
     unsigned head_body_done : 1;
-    unsigned streaming : 1;        /* the body is being streamed upstream */
+    unsigned streaming : 1; /* the body is being streamed upstream */
     unsigned stream_done : 1;
     unsigned continue_sent : 1;
     unsigned sbuf_from_header : 1; /* sbuf was filled from r->header_in */
     unsigned retry_fresh : 1;      /* retry the same peer: the pooled connection was dead */
     unsigned queued : 1;           /* waiting in the group's queue */
-    unsigned tries_fresh : 1;      /* this try must not take a pooled connection */   /* body bytes read with the head were passed on */    /* this try's status is in $upstream_status */
+    unsigned tries_fresh : 1;      /* this try must not take a pooled connection */
+        /* body bytes read with the head were passed on */ /* this try's status is in
+                                                              $upstream_status */
     unsigned chunked : 1;
     unsigned close_delimited : 1;
     unsigned no_body : 1;
-    unsigned upstream_close : 1;   /* upstream said Connection: close / HTTP/1.0 */
-    unsigned request_close : 1;    /* we asked for Connection: close */
-    unsigned reused : 1;           /* this try runs on a pooled connection */
-    unsigned request_sent : 1;     /* some request byte reached the upstream */
-    unsigned header_passed : 1;    /* the response head went to the client */
+    unsigned upstream_close : 1; /* upstream said Connection: close / HTTP/1.0 */
+    unsigned request_close : 1;  /* we asked for Connection: close */
+    unsigned reused : 1;         /* this try runs on a pooled connection */
+    unsigned request_sent : 1;   /* some request byte reached the upstream */
+    unsigned header_passed : 1;  /* the response head went to the client */
     unsigned finished : 1;
-    unsigned http10 : 1;           /* upstream answered HTTP/1.0 */
+    unsigned http10 : 1; /* upstream answered HTTP/1.0 */
 } proxy_ctx_t;
 
 /* proxy_request.c: build the request head (and set ctx->body). */

@@ -34,42 +34,42 @@ typedef struct {
 
 typedef struct {
     /* proxy_pass */
-    ptc_upstream_group_t *group;       /* fixed target, NULL with variables */
-    ptc_http_complex_value_t *url_cv;  /* proxy_pass with variables */
-    ptc_str_t url;                     /* as written */
-    ptc_str_t host;                    /* $proxy_host: "host:port" or the group name */
-    ptc_str_t port;                    /* $proxy_port */
-    ptc_str_t uri;                     /* URI part of proxy_pass, if any */
+    ptc_upstream_group_t *group;      /* fixed target, NULL with variables */
+    ptc_http_complex_value_t *url_cv; /* proxy_pass with variables */
+    ptc_str_t url;                    /* as written */
+    ptc_str_t host;                   /* $proxy_host: "host:port" or the group name */
+    ptc_str_t port;                   /* $proxy_port */
+    ptc_str_t uri;                    /* URI part of proxy_pass, if any */
     bool has_uri;
-    ptc_str_t location;                /* the location prefix the URI part replaces */
+    ptc_str_t location; /* the location prefix the URI part replaces */
     int location_type;
 
-    ptc_array_t *set_headers;          /* proxy_header_t; UNSET_PTR when not set here */
-    ptc_array_t *send_headers;         /* defaults + set_headers, where proxy_pass is */
-    ptc_array_t *hide_headers;         /* ptc_str_t */
-    ptc_array_t *pass_headers;         /* ptc_str_t */
-    ptc_array_t *redirects;            /* proxy_redirect_t; NULL: off */
-    int redirect_default;              /* -1 unset, 1 default, 0 off/explicit */
+    ptc_array_t *set_headers;  /* proxy_header_t; UNSET_PTR when not set here */
+    ptc_array_t *send_headers; /* defaults + set_headers, where proxy_pass is */
+    ptc_array_t *hide_headers; /* ptc_str_t */
+    ptc_array_t *pass_headers; /* ptc_str_t */
+    ptc_array_t *redirects;    /* proxy_redirect_t; NULL: off */
+    int redirect_default;      /* -1 unset, 1 default, 0 off/explicit */
 
-    int64_t http_version;              /* 1000 or 1001 */
+    int64_t http_version; /* 1000 or 1001 */
     ptc_msec_t connect_timeout;
     ptc_msec_t send_timeout;
     ptc_msec_t read_timeout;
     ptc_msec_t next_upstream_timeout;
     int64_t next_upstream_tries;
-    unsigned next_upstream;            /* PROXY_FT_* */
+    unsigned next_upstream; /* PROXY_FT_* */
     int buffering;
     int request_buffering;
-    size_t buffer_size;                /* response head buffer */
-    int64_t bufs_num;                  /* proxy_buffers N SIZE */
+    size_t buffer_size; /* response head buffer */
+    int64_t bufs_num;   /* proxy_buffers N SIZE */
     size_t bufs_size;
     size_t busy_buffers_size;
     int intercept_errors;
     int pass_request_headers;
     int pass_request_body;
     ptc_http_complex_value_t *method;
-    int proxy_protocol;                /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */
-    bool set;                          /* proxy_pass given at this level */
+    int proxy_protocol; /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */
+    bool set;           /* proxy_pass given at this level */
 } proxy_loc_conf_t;
 
 extern ptc_module_t ptc_proxy_module;

@@ -127,7 +127,7 @@ var_upstream_http(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t
     return PTC_OK;
 }
 
-#define NC         PTC_HTTP_VAR_NOCACHEABLE
+#define NC PTC_HTTP_VAR_NOCACHEABLE
 
 static const ptc_http_variable_def_t proxy_vars[] = {
     {"proxy_host", var_proxy_host, 0, 0},

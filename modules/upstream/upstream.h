@@ -19,37 +19,37 @@ typedef struct ptc_upstream_group_s ptc_upstream_group_t;
 struct ptc_upstream_peer_s {
     struct sockaddr_storage sockaddr;
     socklen_t socklen;
-    ptc_str_t name;        /* "127.0.0.1:8080" ($upstream_addr) */
-    ptc_str_t server;      /* as written in the config ("backend.local:8080") */
-    int weight;            /* >= 1, default 1 */
-    int max_fails;         /* 0: never marked down by failures; default 1 */
+    ptc_str_t name;          /* "127.0.0.1:8080" ($upstream_addr) */
+    ptc_str_t server;        /* as written in the config ("backend.local:8080") */
+    int weight;              /* >= 1, default 1 */
+    int max_fails;           /* 0: never marked down by failures; default 1 */
     ptc_msec_t fail_timeout; /* default 10s */
-    int max_conns;         /* 0: unlimited */
+    int max_conns;           /* 0: unlimited */
     bool backup;
-    bool down;             /* marked `down` in the config */
+    bool down; /* marked `down` in the config */
 
     /* run-time state */
-    int current_weight;    /* smooth weighted round robin */
+    int current_weight; /* smooth weighted round robin */
     int effective_weight;
-    int conns;             /* active connections through this worker (or zone) */
-    int fails;             /* failures in the current fail_timeout window */
-    ptc_msec_t checked;    /* when the peer was last tried after failing */
-    ptc_msec_t accessed;   /* when the last failure happened */
-    uint32_t hash_point;   /* unused by strategies that do not need it */
+    int conns;           /* active connections through this worker (or zone) */
+    int fails;           /* failures in the current fail_timeout window */
+    ptc_msec_t checked;  /* when the peer was last tried after failing */
+    ptc_msec_t accessed; /* when the last failure happened */
+    uint32_t hash_point; /* unused by strategies that do not need it */
 };
 
 /* Per-request selection state. `tried` has one bit per peer of the tier
  * (primary or backup) being picked from, so retries skip peers already
  * used by this request. */
 typedef struct {
-    uint64_t tried[4];     /* up to 256 peers per tier */
+    uint64_t tried[4]; /* up to 256 peers per tier */
     ptc_msec_t now;
-    ptc_str_t key;         /* hash / ip_hash input (binary address for ip_hash) */
-    uint32_t rand;         /* random source for `random` (caller-supplied) */
-    unsigned tries;        /* picks made so far for this request */
+    ptc_str_t key;  /* hash / ip_hash input (binary address for ip_hash) */
+    uint32_t rand;  /* random source for `random` (caller-supplied) */
+    unsigned tries; /* picks made so far for this request */
 } ptc_upstream_pick_t;
 
-#define ptc_upstream_tried(p, i) (((p)->tried[(i) >> 6] >> ((i)&63)) & 1)
+#define ptc_upstream_tried(p, i)     (((p)->tried[(i) >> 6] >> ((i)&63)) & 1)
 #define ptc_upstream_set_tried(p, i) ((p)->tried[(i) >> 6] |= (uint64_t)1 << ((i)&63))
 
 /* How a use of a peer ended, reported to release(). */
@@ -91,12 +91,13 @@ int ptc_upstream_rr_select(ptc_upstream_peer_t *peers, size_t n, const uint64_t 
 uint32_t ptc_upstream_crc32(const void *data, size_t len);
 
 /* The strategies (modules/upstream/upstream_balance_*.c). */
-extern const ptc_upstream_balancer_t ptc_upstream_round_robin;  /* default: smooth weighted RR */
-extern const ptc_upstream_balancer_t ptc_upstream_least_conn;    /* least_conn; ties by weight RR */
-extern const ptc_upstream_balancer_t ptc_upstream_ip_hash;       /* ip_hash (key: binary address) */
-extern const ptc_upstream_balancer_t ptc_upstream_hash;          /* hash KEY (modulo) */
-extern const ptc_upstream_balancer_t ptc_upstream_hash_consistent; /* hash KEY consistent (ketama ring) */
-extern const ptc_upstream_balancer_t ptc_upstream_random;        /* random [two [least_conn]] */
+extern const ptc_upstream_balancer_t ptc_upstream_round_robin; /* default: smooth weighted RR */
+extern const ptc_upstream_balancer_t ptc_upstream_least_conn;  /* least_conn; ties by weight RR */
+extern const ptc_upstream_balancer_t ptc_upstream_ip_hash;     /* ip_hash (key: binary address) */
+extern const ptc_upstream_balancer_t ptc_upstream_hash;        /* hash KEY (modulo) */
+extern const ptc_upstream_balancer_t
+    ptc_upstream_hash_consistent;                         /* hash KEY consistent (ketama ring) */
+extern const ptc_upstream_balancer_t ptc_upstream_random; /* random [two [least_conn]] */
 
 /* Options of `random`: conf for ptc_upstream_random.init. */
 typedef struct {

@@ -17,31 +17,31 @@ struct ptc_upstream_group_s {
     size_t npeers;
     ptc_upstream_peer_t *backup;
     size_t nbackup;
-    ptc_array_t *servers;       /* config time: ptc_upstream_peer_t being collected */
+    ptc_array_t *servers; /* config time: ptc_upstream_peer_t being collected */
     const ptc_upstream_balancer_t *balancer;
     ptc_upstream_random_conf_t random_conf;
     ptc_http_complex_value_t *hash_key; /* hash KEY */
-    void *data;                 /* balancer data of each tier */
+    void *data;                         /* balancer data of each tier */
     void *backup_data;
     bool ip_hash;
-    bool implicit;              /* made by proxy_pass host:port, not a block */
-    bool defined;               /* an upstream {} block exists */
-    int port;                   /* implicit groups: the port asked for */
-    size_t keepalive;           /* idle connections kept per worker, 0: none */
+    bool implicit;    /* made by proxy_pass host:port, not a block */
+    bool defined;     /* an upstream {} block exists */
+    int port;         /* implicit groups: the port asked for */
+    size_t keepalive; /* idle connections kept per worker, 0: none */
     int64_t keepalive_requests;
     ptc_msec_t keepalive_timeout;
     ptc_msec_t keepalive_time;
-    ptc_queue_t idle;           /* per worker: idle keep-alive connections */
+    ptc_queue_t idle; /* per worker: idle keep-alive connections */
     size_t nidle;
-    size_t queue_max;           /* `queue N`: requests held while every peer is busy */
+    size_t queue_max; /* `queue N`: requests held while every peer is busy */
     ptc_msec_t queue_timeout;
-    ptc_queue_t waiting;        /* per worker: held requests (owner-defined nodes) */
+    ptc_queue_t waiting; /* per worker: held requests (owner-defined nodes) */
     size_t nwaiting;
-    ptc_str_t zone_name;        /* `zone`: peer state shared by all workers */
+    ptc_str_t zone_name; /* `zone`: peer state shared by all workers */
     size_t zone_size;
-    volatile uint32_t *lock;    /* in the zone; NULL without a zone */
-    char zone_msg[128];         /* the zone's init error, if any */
-    const char *zone_file;      /* where `zone` was written */
+    volatile uint32_t *lock; /* in the zone; NULL without a zone */
+    char zone_msg[128];      /* the zone's init error, if any */
+    const char *zone_file;   /* where `zone` was written */
     unsigned zone_line;
 };
 

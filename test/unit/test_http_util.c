@@ -414,8 +414,8 @@ TEST(status_lines)
 
 /* nginx-internal 4xx pages: cause in the title and below a "400 Bad Request" heading */
 #define PAGE400(msg, footer)                                                                       \
-    "<html>\r\n<head><title>400 " msg "</title></head>\r\n<body>\r\n"                            \
-    "<center><h1>400 Bad Request</h1></center>\r\n<center>" msg "</center>\r\n"                  \
+    "<html>\r\n<head><title>400 " msg "</title></head>\r\n<body>\r\n"                              \
+    "<center><h1>400 Bad Request</h1></center>\r\n<center>" msg "</center>\r\n"                    \
     "<hr><center>" footer "</center>\r\n</body>\r\n</html>\r\n"
 
 #define PAGE(title, footer)                                                                        \

@@ -15,7 +15,7 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
 void unit_run(const char *name, void (*fn)(void));
 
 #define TEST(name) static void name(void)
-#define RUN(name) unit_run(#name, name)
+#define RUN(name)  unit_run(#name, name)
 
 #define ASSERT_TRUE(c)                                                                             \
     do {                                                                                           \
@@ -56,7 +56,7 @@ void unit_run(const char *name, void (*fn)(void));
         }                                                                                          \
     } while (0)
 
-#define ASSERT_NULL(p) ASSERT_TRUE((p) == NULL)
+#define ASSERT_NULL(p)     ASSERT_TRUE((p) == NULL)
 #define ASSERT_NOT_NULL(p) ASSERT_TRUE((p) != NULL)
 
 #endif
