@@ -61,17 +61,14 @@ typedef struct {
     ptc_buf_t *tun_up;   /* tunnel: client -> upstream bytes */
     ptc_buf_t *tun_down; /* tunnel: upstream -> client bytes */
     unsigned status_line_done : 1;
-    unsigned status_logged : 1;
-    unsigned head_body_done : 1;
-    unsigned streaming : 1; /* the body is being streamed upstream */
+    unsigned status_logged : 1;  /* this try's status is in $upstream_status */
+    unsigned head_body_done : 1; /* body bytes read with the head were passed on */
+    unsigned streaming : 1;      /* the body is being streamed upstream */
     unsigned stream_done : 1;
     unsigned continue_sent : 1;
     unsigned sbuf_from_header : 1; /* sbuf was filled from r->header_in */
     unsigned retry_fresh : 1;      /* retry the same peer: the pooled connection was dead */
     unsigned queued : 1;           /* waiting in the group's queue */
-    unsigned tries_fresh : 1;      /* this try must not take a pooled connection */
-        /* body bytes read with the head were passed on */ /* this try's status is in
-                                                              $upstream_status */
     unsigned chunked : 1;
     unsigned close_delimited : 1;
     unsigned no_body : 1;
