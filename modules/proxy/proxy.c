@@ -21,6 +21,7 @@ static const char *proxy_buffers(ptc_conf_t *cf, const ptc_directive_t *d, void 
 static const char *proxy_redirect(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *proxy_method(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *proxy_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *proxy_temp_path(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 #define HSL (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
 
@@ -57,9 +58,9 @@ static const ptc_directive_t proxy_directives[] = {
     {"proxy_method", HSL, PTC_ARGS_1, proxy_method, OFF(method), NULL},
     {"proxy_protocol", HSL, PTC_ARGS_1, ptc_conf_set_enum, OFF(proxy_protocol), proxy_pp_enum},
     /* accepted: responses are streamed through bounded memory buffers */
-    {"proxy_temp_path", HSL, PTC_ARGS_1 | PTC_ARGS_2 | PTC_ARGS_3 | PTC_ARGS_4, proxy_ignored,
-     OFF(set), NULL},
-    {"proxy_max_temp_file_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
+    {"proxy_temp_path", HSL, PTC_ARGS_1 | PTC_ARGS_2 | PTC_ARGS_3 | PTC_ARGS_4, proxy_temp_path,
+     OFF(temp_path), NULL},
+    {"proxy_max_temp_file_size", HSL, PTC_ARGS_1, ptc_conf_set_size, OFF(max_temp_file_size), NULL},
     {"proxy_temp_file_write_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
     {"proxy_headers_hash_max_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
     {"proxy_headers_hash_bucket_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
@@ -109,6 +110,7 @@ proxy_create_loc(ptc_conf_t *cf)
     c->pass_request_body = PTC_CONF_UNSET;
     c->method = PTC_CONF_UNSET_PTR;
     c->proxy_protocol = PTC_CONF_UNSET;
+    c->max_temp_file_size = PTC_CONF_UNSET_SIZE;
     return c;
 }
 
@@ -188,6 +190,17 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_value(conf->pass_request_body, prev->pass_request_body, 1);
     ptc_conf_merge_ptr(conf->method, prev->method, NULL);
     ptc_conf_merge_value(conf->proxy_protocol, prev->proxy_protocol, 0);
+    ptc_conf_merge_size(conf->max_temp_file_size, prev->max_temp_file_size,
+                        (size_t)1024 * 1024 * 1024);
+    ptc_conf_merge_str(conf->temp_path, prev->temp_path, "proxy_temp");
+    if (conf->temp_path.data[0] != '/') {
+        char *full = ptc_conf_full_path(cf, &conf->temp_path, false);
+        if (full == NULL) {
+            return "out of memory";
+        }
+        conf->temp_path.data = (u_char *)full;
+        conf->temp_path.len = strlen(full);
+    }
     if (conf->bufs_num < 2) {
         return "there must be at least 2 \"proxy_buffers\"";
     }
@@ -435,6 +448,25 @@ proxy_method(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     }
     plcf->method = ptc_http_complex_value_compile(cf, ptc_conf_arg(cf, 1));
     return plcf->method ? NULL : PTC_CONF_ERROR;
+}
+
+static const char *
+proxy_temp_path(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    proxy_loc_conf_t *plcf = conf;
+    if (plcf->temp_path.data) {
+        return "is duplicate";
+    }
+    /* the level numbers are accepted: spool files are unlinked at once */
+    for (size_t i = 2; i < ptc_conf_nargs(cf); i++) {
+        const ptc_str_t *lv = ptc_conf_arg(cf, i);
+        int64_t v = ptc_atoi(lv->data, lv->len);
+        if (v < 1 || v > 2) {
+            return ptc_conf_error(cf, "invalid value \"" PTC_STR_FMT "\"", PTC_STR_ARG(*lv));
+        }
+    }
+    plcf->temp_path = *ptc_conf_arg(cf, 1);
+    return NULL;
 }
 
 static const char *

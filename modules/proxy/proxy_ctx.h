@@ -40,8 +40,12 @@ typedef struct {
     ptc_array_t uheaders; /* ptc_http_header_t from the upstream response */
     off_t rest;           /* body bytes still expected (Content-Length), -1 */
     ptc_http_chunked_t chunk;
-    ptc_buf_t **bufs;   /* response body buffers, proxy_buffers of them */
-    ptc_chain_t *links; /* one chain link per buffer, for batches */
+    ptc_buf_t **bufs;      /* response body buffers, proxy_buffers of them */
+    ptc_chain_t *links;    /* one chain link per buffer, for batches */
+    int spool_fd;          /* response spool file for a slow client, -1 */
+    off_t spool_size;      /* bytes written to it */
+    ptc_buf_t *spool_buf;  /* the file range last handed to the output */
+    ptc_buf_t *spool_read; /* scratch buffer between upstream and the file */
     size_t nbufs;
     ptc_msec_t start; /* first try */
     ptc_msec_t try_start;
@@ -80,6 +84,9 @@ typedef struct {
     unsigned finished : 1;
     unsigned http10 : 1; /* upstream answered HTTP/1.0 */
 } proxy_ctx_t;
+
+/* pool cleanup closing the int fd it points at */
+void ptc_proxy_close_fd(void *data);
 
 /* proxy_request.c: build the request head (and set ctx->body). */
 int ptc_proxy_build_request(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool has_uri);

@@ -68,8 +68,10 @@ typedef struct {
     int pass_request_headers;
     int pass_request_body;
     ptc_http_complex_value_t *method;
-    int proxy_protocol; /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */
-    bool set;           /* proxy_pass given at this level */
+    int proxy_protocol;        /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */
+    ptc_str_t temp_path;       /* where responses spool for slow clients */
+    size_t max_temp_file_size; /* 0: never spool */
+    bool set;                  /* proxy_pass given at this level */
 } proxy_loc_conf_t;
 
 extern ptc_module_t ptc_proxy_module;

@@ -15,8 +15,11 @@
  *               client drained
  *   PX_TUNNEL   either side         closed when either side ends */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/ptc_cycle.h"
 #include "core/ptc_log.h"
@@ -891,6 +894,145 @@ proxy_link(proxy_ctx_t *ctx, ptc_buf_t *b)
     return NULL;
 }
 
+/* ---- spooling to a temp file when the client is slow ---- */
+
+static int
+proxy_spool_open(proxy_ctx_t *ctx)
+{
+    static unsigned seq;
+    ptc_http_request_t *r = ctx->r;
+    ptc_str_t path;
+    if (ptc_psprintf(r->pool, &path, PTC_STR_FMT "/%010u%05d", PTC_STR_ARG(ctx->plcf->temp_path),
+                     ++seq, (int)getpid() % 100000)
+        != PTC_OK) {
+        return PTC_ERROR;
+    }
+    int fd = open((char *)path.data, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd == -1 && errno == ENOENT) {
+        mkdir((char *)ctx->plcf->temp_path.data, 0700);
+        fd = open((char *)path.data, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    }
+    if (fd == -1) {
+        ptc_log_error(PTC_LOG_CRIT, r->c->log, errno, "open() \"%s\" failed", (char *)path.data);
+        return PTC_ERROR;
+    }
+    unlink((char *)path.data); /* gone once closed */
+    ptc_pool_cleanup_t *cln = ptc_pool_cleanup_add(r->pool, sizeof(int));
+    if (cln == NULL) {
+        close(fd);
+        return PTC_ERROR;
+    }
+    *(int *)cln->data = fd;
+    cln->handler = ptc_proxy_close_fd;
+    ctx->spool_fd = fd;
+    /* large pieces: fewer writes, and fewer file ranges when they cannot
+     * be merged (a chunked response to the client) */
+    ctx->spool_read = ptc_buf_create(r->pool, ptc_max(ctx->plcf->bufs_size, 65536));
+    return ctx->spool_read ? PTC_OK : PTC_ERROR;
+}
+
+void
+ptc_proxy_close_fd(void *data)
+{
+    close(*(int *)data);
+}
+
+/* Append b's bytes to the spool file and hand the range to the output
+ * (growing the last range while it is still queued). PTC_OK / PTC_ERROR. */
+static int
+proxy_spool_write(proxy_ctx_t *ctx, ptc_buf_t *b)
+{
+    size_t n = (size_t)(b->last - b->pos);
+    const u_char *p = b->pos;
+    while (n) {
+        ssize_t w = pwrite(ctx->spool_fd, p, n, ctx->spool_size);
+        if (w == -1 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            ptc_log_error(PTC_LOG_CRIT, ctx->r->c->log, errno, "write() to a spool file failed");
+            return PTC_ERROR;
+        }
+        p += w;
+        n -= (size_t)w;
+        ctx->spool_size += w;
+    }
+    b->pos = b->last;
+    ptc_buf_t *f = ctx->spool_buf;
+    if (f && !ctx->r->chunked_out && f->file_pos < f->file_last
+        && f->file_last + (p - b->start) == ctx->spool_size) {
+        f->file_last = ctx->spool_size; /* still queued: the range just grows */
+        return PTC_OK;
+    }
+    f = ptc_buf_calloc(ctx->r->pool);
+    if (f == NULL) {
+        return PTC_ERROR;
+    }
+    f->in_file = 1;
+    f->fd = ctx->spool_fd;
+    f->file_pos = ctx->spool_size - (p - b->start);
+    f->file_last = ctx->spool_size;
+    ctx->spool_buf = f;
+    ptc_chain_t cl = {f, NULL};
+    return proxy_emit(ctx, &cl);
+}
+
+/* Every memory buffer waits for a slow client: keep reading the upstream
+ * into the spool file so it is released as soon as it is done, as nginx
+ * does. PTC_OK (read all there was), PTC_DONE (finished or failed: handled),
+ * PTC_DECLINED (spooling not possible: pause instead). */
+static int
+proxy_spool(proxy_ctx_t *ctx)
+{
+    ptc_conn_t *uc = ctx->uc;
+    bool extra;
+    if (!ctx->plcf->buffering || ctx->plcf->max_temp_file_size == 0) {
+        return PTC_DECLINED;
+    }
+    if (ctx->spool_fd == -1 && proxy_spool_open(ctx) != PTC_OK) {
+        return PTC_DECLINED;
+    }
+    for (;;) {
+        if ((size_t)ctx->spool_size >= ctx->plcf->max_temp_file_size) {
+            return PTC_DECLINED;
+        }
+        ptc_buf_t *b = ctx->spool_read;
+        b->pos = b->last = b->start;
+        size_t size = (size_t)(b->end - b->last);
+        if (!ctx->chunked && ctx->rest > 0 && (off_t)size > ctx->rest) {
+            size = (size_t)ctx->rest;
+        }
+        ssize_t n = uc->read->ready || uc->read->eof ? uc->recv(uc, b->last, size) : PTC_AGAIN;
+        if (n == PTC_AGAIN) {
+            ptc_event_add_timer(uc->read, ctx->plcf->read_timeout);
+            return PTC_OK;
+        }
+        if (n == 0 && ctx->close_delimited) {
+            proxy_body_done(ctx, false);
+            return PTC_DONE;
+        }
+        if (n <= 0) {
+            ptc_log_error(PTC_LOG_ERR, ctx->r->c->log, 0,
+                          "upstream prematurely closed connection while reading upstream");
+            proxy_fail(ctx, 502);
+            return PTC_DONE;
+        }
+        b->last += n;
+        int rc = proxy_account(ctx, b, &extra);
+        if (rc == PTC_ERROR) {
+            return PTC_DONE;
+        }
+        if (b->last > b->pos && proxy_spool_write(ctx, b) != PTC_OK) {
+            proxy_fail(ctx, 502);
+            return PTC_DONE;
+        }
+        if (rc == PTC_DONE) {
+            proxy_body_done(ctx, !extra);
+            return PTC_DONE;
+        }
+    }
+}
+
 static void
 proxy_read_body(proxy_ctx_t *ctx)
 {
@@ -929,7 +1071,19 @@ proxy_read_body(proxy_ctx_t *ctx)
      * each read is passed on (and flushed) at once. */
     ptc_chain_t *batch = NULL, **ll = &batch;
     for (;;) {
-        ptc_buf_t *b = proxy_free_buf(ctx);
+        ptc_buf_t *b = ctx->spool_fd != -1 ? NULL : proxy_free_buf(ctx);
+        if (b == NULL && ctx->spool_fd != -1) {
+            /* once spooling, everything goes through the file: order */
+            if (proxy_emit(ctx, batch) != PTC_OK) {
+                return;
+            }
+            int rc = proxy_spool(ctx);
+            if (rc != PTC_DECLINED) {
+                return;
+            }
+            ptc_event_del_timer(uc->read); /* spool full: wait for the client */
+            return;
+        }
         if (b == NULL) {
             if (batch) {
                 if (proxy_emit(ctx, batch) != PTC_OK) {
@@ -940,6 +1094,10 @@ proxy_read_body(proxy_ctx_t *ctx)
                 if (proxy_free_buf_peek(ctx)) {
                     continue;
                 }
+            }
+            int rc = proxy_spool(ctx);
+            if (rc != PTC_DECLINED) {
+                return;
             }
             /* every buffer waits for the client: make sure they are on their
              * way (small pieces may be held back), and stop timing the
@@ -1100,6 +1258,7 @@ ptc_proxy_handler(ptc_http_request_t *r)
     cln->handler = proxy_cleanup;
     cln->data = ctx;
     ctx->r = r;
+    ctx->spool_fd = -1;
     ctx->plcf = plcf;
     ctx->group = plcf->group;
     ctx->host = plcf->host;
