@@ -204,6 +204,14 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     if (conf->bufs_num < 2) {
         return "there must be at least 2 \"proxy_buffers\"";
     }
+    if (conf->busy_buffers_size < ptc_max(conf->buffer_size, conf->bufs_size)) {
+        return "\"proxy_busy_buffers_size\" must be equal to or greater than the maximum of "
+               "the value of \"proxy_buffer_size\" and one of the \"proxy_buffers\"";
+    }
+    if (conf->busy_buffers_size > (size_t)(conf->bufs_num - 1) * conf->bufs_size) {
+        return "\"proxy_busy_buffers_size\" must be less than the size of all "
+               "\"proxy_buffers\" minus one buffer";
+    }
     /* the list sent per request: defaults + proxy_set_header, built once */
     if (conf->set
         && (conf->send_headers = proxy_headers_with_defaults(cf, conf->set_headers)) == NULL) {

@@ -781,6 +781,17 @@ proxy_free_buf(proxy_ctx_t *ctx)
     return b;
 }
 
+/* Bytes of body buffers handed to the client side and not yet written. */
+static size_t
+proxy_busy_bytes(proxy_ctx_t *ctx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ctx->nbufs; i++) {
+        n += (size_t)(ctx->bufs[i]->last - ctx->bufs[i]->pos);
+    }
+    return n;
+}
+
 static bool
 proxy_free_buf_peek(proxy_ctx_t *ctx)
 {
@@ -1071,7 +1082,23 @@ proxy_read_body(proxy_ctx_t *ctx)
      * each read is passed on (and flushed) at once. */
     ptc_chain_t *batch = NULL, **ll = &batch;
     for (;;) {
-        ptc_buf_t *b = ctx->spool_fd != -1 ? NULL : proxy_free_buf(ctx);
+        /* proxy_busy_buffers_size: beyond this much waiting for the client,
+         * further data goes to the spool file rather than to memory */
+        bool busy = ctx->plcf->buffering && ctx->plcf->max_temp_file_size
+                    && proxy_busy_bytes(ctx) >= ctx->plcf->busy_buffers_size;
+        ptc_buf_t *b = ctx->spool_fd != -1 || busy ? NULL : proxy_free_buf(ctx);
+        if (b == NULL && busy && ctx->spool_fd == -1) {
+            if (proxy_emit(ctx, batch) != PTC_OK) {
+                return;
+            }
+            batch = NULL;
+            ll = &batch;
+            int rc = proxy_spool(ctx);
+            if (rc != PTC_DECLINED) {
+                return;
+            }
+            b = proxy_free_buf(ctx); /* spooling impossible: use memory as before */
+        }
         if (b == NULL && ctx->spool_fd != -1) {
             /* once spooling, everything goes through the file: order */
             if (proxy_emit(ctx, batch) != PTC_OK) {

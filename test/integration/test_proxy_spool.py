@@ -65,3 +65,18 @@ def test_slow_client_does_not_hold_the_upstream(ptc, backends, max_temp):
         # the spool file is unlinked at once: nothing is left behind
         tmp = srv.prefix / "proxy_temp"
         assert not tmp.exists() or not any(tmp.iterdir())
+
+
+@pytest.mark.parametrize("buffers, message", [
+    ("proxy_buffers 2 4k;", '"proxy_busy_buffers_size" must be less than the size of all '
+                            '"proxy_buffers" minus one buffer'),
+    ("proxy_busy_buffers_size 1k;", '"proxy_busy_buffers_size" must be equal to or greater '
+                                    'than the maximum of the value of "proxy_buffer_size" and '
+                                    'one of the "proxy_buffers"'),
+])
+def test_busy_buffers_size_is_checked(ptc, buffers, message):
+    srv = ptc.prepare("server { listen 127.0.0.1:%PORT%; location / { "
+                      "proxy_pass http://127.0.0.1:1; " + buffers + " } }")
+    r = srv.cli("-t")
+    assert r.returncode == 1
+    assert message in r.stderr, r.stderr
