@@ -1084,7 +1084,8 @@ proxy_read_body(proxy_ctx_t *ctx)
     for (;;) {
         /* proxy_busy_buffers_size: beyond this much waiting for the client,
          * further data goes to the spool file rather than to memory */
-        bool busy = ctx->plcf->buffering && ctx->plcf->max_temp_file_size
+        bool busy = batch == NULL /* only what was handed over counts */
+                    && ctx->plcf->buffering && ctx->plcf->max_temp_file_size
                     && proxy_busy_bytes(ctx) >= ctx->plcf->busy_buffers_size;
         ptc_buf_t *b = ctx->spool_fd != -1 || busy ? NULL : proxy_free_buf(ctx);
         if (b == NULL && busy && ctx->spool_fd == -1) {
