@@ -178,6 +178,21 @@ ptc_conf_full_path(ptc_conf_t *cf, const ptc_str_t *path, bool conf_prefix)
     return s;
 }
 
+int
+ptc_conf_resolve_path(ptc_conf_t *cf, ptc_str_t *path)
+{
+    if (path->len && path->data[0] == '/') {
+        return PTC_OK;
+    }
+    char *full = ptc_conf_full_path(cf, path, false);
+    if (full == NULL) {
+        return PTC_ERROR;
+    }
+    path->data = (u_char *)full;
+    path->len = strlen(full);
+    return PTC_OK;
+}
+
 /* ---- generic setters ---- */
 
 const char *
@@ -311,4 +326,22 @@ ptc_conf_set_enum(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
         }
     }
     return conf_invalid(cf, d, 1);
+}
+
+const char *
+ptc_conf_set_temp_path(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    ptc_str_t *field = (ptc_str_t *)((char *)conf + d->offset);
+    if (field->data) {
+        return "is duplicate";
+    }
+    for (size_t i = 2; i < ptc_conf_nargs(cf); i++) {
+        const ptc_str_t *lv = ptc_conf_arg(cf, i);
+        int64_t v = ptc_atoi(lv->data, lv->len);
+        if (v < 1 || v > 2) {
+            return conf_invalid(cf, d, i);
+        }
+    }
+    *field = *ptc_conf_arg(cf, 1);
+    return NULL;
 }

@@ -112,6 +112,10 @@ void ptc_conf_warn(ptc_conf_t *cf, const char *fmt, ...) __attribute__((format(p
 /* Resolve a path against the prefix (or conf prefix); pool-owned C string. */
 char *ptc_conf_full_path(ptc_conf_t *cf, const ptc_str_t *path, bool conf_prefix);
 
+/* Make a relative path absolute against the prefix, in place (a path that
+ * is already absolute is left alone). PTC_OK or PTC_ERROR. */
+int ptc_conf_resolve_path(ptc_conf_t *cf, ptc_str_t *path);
+
 /* Generic setters. Fields: int for flag/num/enum, size_t for size,
  * ptc_msec_t for msec/sec (sec stores seconds*1000 too? no: sec stores
  * seconds in a time_t-compatible int64_t), ptc_str_t for str,
@@ -123,6 +127,10 @@ const char *ptc_conf_set_msec(ptc_conf_t *cf, const ptc_directive_t *d, void *co
 const char *ptc_conf_set_str(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 const char *ptc_conf_set_str_array(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 const char *ptc_conf_set_enum(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+/* "PATH [LEVEL1 [LEVEL2 [LEVEL3]]]" of the *_temp_path directives into a
+ * ptc_str_t; the levels (1 or 2) are checked and not used: temp files are
+ * spread by name. */
+const char *ptc_conf_set_temp_path(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 /* enum table for ptc_conf_set_enum (extra), NULL-name terminated */
 typedef struct {

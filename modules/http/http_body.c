@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/ptc_file.h"
 #include "core/ptc_log.h"
 #include "core/ptc_pool.h"
 #include "core/ptc_process.h"
@@ -232,46 +233,20 @@ body_discard_handler(ptc_http_request_t *r)
 static int
 body_open_temp(ptc_http_request_t *r)
 {
-    static unsigned seq;
     ptc_http_request_body_t *rb = r->request_body;
     ptc_http_core_loc_conf_t *clcf = ptc_http_core_loc(r);
-    if (ptc_psprintf(r->pool, &rb->temp_path, PTC_STR_FMT "/%010u%05d",
-                     PTC_STR_ARG(clcf->client_body_temp_path), ++seq, (int)getpid() % 100000)) {
+    bool keep = clcf->client_body_in_file_only == 1;
+    rb->temp_fd =
+        ptc_temp_file_open(r->pool, &clcf->client_body_temp_path, keep, r->c->log, &rb->temp_path);
+    if (rb->temp_fd == -1) {
         return PTC_ERROR;
     }
-    int fd = open((char *)rb->temp_path.data, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd == -1 && errno == ENOENT) {
-        mkdir((char *)clcf->client_body_temp_path.data, 0700);
-        fd = open((char *)rb->temp_path.data, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    }
-    if (fd == -1) {
-        ptc_log_error(PTC_LOG_CRIT, r->c->log, errno, "open() \"%s\" failed",
-                      (char *)rb->temp_path.data);
-        return PTC_ERROR;
-    }
-    rb->temp_fd = fd;
-    if (clcf->client_body_in_file_only != 1) {
-        unlink((char *)rb->temp_path.data); /* gone when closed */
-    } else {
+    if (keep) {
         ptc_log_error(PTC_LOG_NOTICE, r->c->log, 0,
-                      "a client request body is buffered to a "
-                      "temporary file %s",
+                      "a client request body is buffered to a temporary file %s",
                       (char *)rb->temp_path.data);
     }
-    ptc_pool_cleanup_t *cln = ptc_pool_cleanup_add(r->pool, sizeof(int));
-    if (cln == NULL) {
-        close(fd);
-        return PTC_ERROR;
-    }
-    *(int *)cln->data = fd;
-    cln->handler = ptc_http_close_fd_cleanup;
     return PTC_OK;
-}
-
-void
-ptc_http_close_fd_cleanup(void *data)
-{
-    close(*(int *)data);
 }
 
 static int

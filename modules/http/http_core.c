@@ -32,7 +32,6 @@ static const char *core_large_buffers(ptc_conf_t *cf, const ptc_directive_t *d, 
 static const char *core_error_log(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_internal(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
-static const char *core_temp_path(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 #define SRV        PTC_CTX_SERVER
 #define HSL        (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
@@ -62,7 +61,7 @@ static const ptc_directive_t core_directives[] = {
      LOC_OFF(client_body_buffer_size), &core_buf_bounds},
     {"client_body_timeout", HSL, PTC_ARGS_1, ptc_conf_set_msec, LOC_OFF(client_body_timeout), NULL},
     {"client_body_temp_path", HSL, PTC_ARGS_1 | PTC_ARGS_2 | PTC_ARGS_3 | PTC_ARGS_4,
-     core_temp_path, LOC_OFF(client_body_temp_path), NULL},
+     ptc_conf_set_temp_path, LOC_OFF(client_body_temp_path), NULL},
     {"client_body_in_file_only", HSL, PTC_ARGS_1, ptc_conf_set_enum,
      LOC_OFF(client_body_in_file_only), core_in_file_enum},
     {"client_body_in_single_buffer", HSL, PTC_ARGS_FLAG, core_ignored, 0, 0, NULL},
@@ -302,13 +301,8 @@ core_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_msec(conf->client_body_timeout, prev->client_body_timeout, 60000);
     ptc_conf_merge_str(conf->client_body_temp_path, prev->client_body_temp_path,
                        "client_body_temp");
-    if (conf->client_body_temp_path.data[0] != '/') {
-        char *full = ptc_conf_full_path(cf, &conf->client_body_temp_path, false);
-        if (full == NULL) {
-            return "out of memory";
-        }
-        conf->client_body_temp_path.data = (u_char *)full;
-        conf->client_body_temp_path.len = strlen(full);
+    if (ptc_conf_resolve_path(cf, &conf->client_body_temp_path) != PTC_OK) {
+        return "out of memory";
     }
     ptc_conf_merge_value(conf->client_body_in_file_only, prev->client_body_in_file_only, 0);
     ptc_conf_merge_msec(conf->send_timeout, prev->send_timeout, 60000);
@@ -865,24 +859,5 @@ core_internal(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 static const char *
 core_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
-    return NULL;
-}
-
-static const char *
-core_temp_path(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
-{
-    ptc_http_core_loc_conf_t *clcf = conf;
-    if (clcf->client_body_temp_path.data) {
-        return "is duplicate";
-    }
-    /* Levels (the optional numbers) are accepted; files are spread by name. */
-    for (size_t i = 2; i < ptc_conf_nargs(cf); i++) {
-        const ptc_str_t *lv = ptc_conf_arg(cf, i);
-        int64_t v = ptc_atoi(lv->data, lv->len);
-        if (v < 1 || v > 2) {
-            return ptc_conf_error(cf, "invalid value \"" PTC_STR_FMT "\"", PTC_STR_ARG(*lv));
-        }
-    }
-    clcf->client_body_temp_path = *ptc_conf_arg(cf, 1);
     return NULL;
 }

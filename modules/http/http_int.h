@@ -60,9 +60,6 @@ void ptc_http_close_request(ptc_http_request_t *r, bool error);
 void ptc_http_request_done(ptc_http_request_t *r);
 void ptc_http_block_reading(ptc_http_request_t *r);
 
-/* http_body.c: pool cleanup closing the int fd it points at */
-void ptc_http_close_fd_cleanup(void *data);
-
 /* http_location.c */
 ptc_http_core_srv_conf_t *ptc_http_find_server(ptc_http_addr_conf_t *ac, const ptc_str_t *host,
                                                ptc_http_request_t *r);

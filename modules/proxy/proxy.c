@@ -21,7 +21,6 @@ static const char *proxy_buffers(ptc_conf_t *cf, const ptc_directive_t *d, void 
 static const char *proxy_redirect(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *proxy_method(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *proxy_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
-static const char *proxy_temp_path(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 #define HSL (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
 
@@ -58,8 +57,8 @@ static const ptc_directive_t proxy_directives[] = {
     {"proxy_method", HSL, PTC_ARGS_1, proxy_method, OFF(method), NULL},
     {"proxy_protocol", HSL, PTC_ARGS_1, ptc_conf_set_enum, OFF(proxy_protocol), proxy_pp_enum},
     /* accepted: responses are streamed through bounded memory buffers */
-    {"proxy_temp_path", HSL, PTC_ARGS_1 | PTC_ARGS_2 | PTC_ARGS_3 | PTC_ARGS_4, proxy_temp_path,
-     OFF(temp_path), NULL},
+    {"proxy_temp_path", HSL, PTC_ARGS_1 | PTC_ARGS_2 | PTC_ARGS_3 | PTC_ARGS_4,
+     ptc_conf_set_temp_path, OFF(temp_path), NULL},
     {"proxy_max_temp_file_size", HSL, PTC_ARGS_1, ptc_conf_set_size, OFF(max_temp_file_size), NULL},
     {"proxy_temp_file_write_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
     {"proxy_headers_hash_max_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
@@ -193,13 +192,8 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_size(conf->max_temp_file_size, prev->max_temp_file_size,
                         (size_t)1024 * 1024 * 1024);
     ptc_conf_merge_str(conf->temp_path, prev->temp_path, "proxy_temp");
-    if (conf->temp_path.data[0] != '/') {
-        char *full = ptc_conf_full_path(cf, &conf->temp_path, false);
-        if (full == NULL) {
-            return "out of memory";
-        }
-        conf->temp_path.data = (u_char *)full;
-        conf->temp_path.len = strlen(full);
+    if (ptc_conf_resolve_path(cf, &conf->temp_path) != PTC_OK) {
+        return "out of memory";
     }
     if (conf->bufs_num < 2) {
         return "there must be at least 2 \"proxy_buffers\"";
@@ -456,25 +450,6 @@ proxy_method(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     }
     plcf->method = ptc_http_complex_value_compile(cf, ptc_conf_arg(cf, 1));
     return plcf->method ? NULL : PTC_CONF_ERROR;
-}
-
-static const char *
-proxy_temp_path(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
-{
-    proxy_loc_conf_t *plcf = conf;
-    if (plcf->temp_path.data) {
-        return "is duplicate";
-    }
-    /* the level numbers are accepted: spool files are unlinked at once */
-    for (size_t i = 2; i < ptc_conf_nargs(cf); i++) {
-        const ptc_str_t *lv = ptc_conf_arg(cf, i);
-        int64_t v = ptc_atoi(lv->data, lv->len);
-        if (v < 1 || v > 2) {
-            return ptc_conf_error(cf, "invalid value \"" PTC_STR_FMT "\"", PTC_STR_ARG(*lv));
-        }
-    }
-    plcf->temp_path = *ptc_conf_arg(cf, 1);
-    return NULL;
 }
 
 static const char *

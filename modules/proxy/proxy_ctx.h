@@ -85,9 +85,6 @@ typedef struct {
     unsigned http10 : 1; /* upstream answered HTTP/1.0 */
 } proxy_ctx_t;
 
-/* pool cleanup closing the int fd it points at */
-void ptc_proxy_close_fd(void *data);
-
 /* proxy_request.c: build the request head (and set ctx->body). */
 int ptc_proxy_build_request(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool has_uri);
 /* proxy_response.c */

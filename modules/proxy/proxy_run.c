@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/ptc_cycle.h"
+#include "core/ptc_file.h"
 #include "core/ptc_log.h"
 #include "core/ptc_pool.h"
 #include "core/ptc_proxy_protocol.h"
@@ -910,42 +911,15 @@ proxy_link(proxy_ctx_t *ctx, ptc_buf_t *b)
 static int
 proxy_spool_open(proxy_ctx_t *ctx)
 {
-    static unsigned seq;
     ptc_http_request_t *r = ctx->r;
-    ptc_str_t path;
-    if (ptc_psprintf(r->pool, &path, PTC_STR_FMT "/%010u%05d", PTC_STR_ARG(ctx->plcf->temp_path),
-                     ++seq, (int)getpid() % 100000)
-        != PTC_OK) {
+    ctx->spool_fd = ptc_temp_file_open(r->pool, &ctx->plcf->temp_path, false, r->c->log, NULL);
+    if (ctx->spool_fd == -1) {
         return PTC_ERROR;
     }
-    int fd = open((char *)path.data, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd == -1 && errno == ENOENT) {
-        mkdir((char *)ctx->plcf->temp_path.data, 0700);
-        fd = open((char *)path.data, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    }
-    if (fd == -1) {
-        ptc_log_error(PTC_LOG_CRIT, r->c->log, errno, "open() \"%s\" failed", (char *)path.data);
-        return PTC_ERROR;
-    }
-    unlink((char *)path.data); /* gone once closed */
-    ptc_pool_cleanup_t *cln = ptc_pool_cleanup_add(r->pool, sizeof(int));
-    if (cln == NULL) {
-        close(fd);
-        return PTC_ERROR;
-    }
-    *(int *)cln->data = fd;
-    cln->handler = ptc_proxy_close_fd;
-    ctx->spool_fd = fd;
     /* large pieces: fewer writes, and fewer file ranges when they cannot
      * be merged (a chunked response to the client) */
     ctx->spool_read = ptc_buf_create(r->pool, ptc_max(ctx->plcf->bufs_size, 65536));
     return ctx->spool_read ? PTC_OK : PTC_ERROR;
-}
-
-void
-ptc_proxy_close_fd(void *data)
-{
-    close(*(int *)data);
 }
 
 /* Append b's bytes to the spool file and hand the range to the output
