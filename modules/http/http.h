@@ -289,6 +289,10 @@ int ptc_http_complex_value(ptc_http_request_t *r, const ptc_http_complex_value_t
 /* True when the value has no variables (then *text is its literal). */
 bool ptc_http_complex_value_is_literal(const ptc_http_complex_value_t *cv, ptc_str_t *text);
 
+/* Does a header name match the NAME of a $http_NAME-style variable (case
+ * insensitive, '_' in the variable standing for '-')? */
+bool ptc_http_header_name_is(const ptc_str_t *header, const ptc_str_t *var_name);
+
 /* Register the named groups of a regex compiled for HTTP use as variables
  * ($name reads the group of the last match). Call at config time. */
 int ptc_http_regex_names_register(ptc_conf_t *cf, const void *regex);

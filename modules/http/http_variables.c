@@ -223,6 +223,21 @@ ptc_http_variable_by_name(ptc_http_request_t *r, const ptc_str_t *name)
     return v;
 }
 
+bool
+ptc_http_header_name_is(const ptc_str_t *header, const ptc_str_t *var_name)
+{
+    if (header->len != var_name->len) {
+        return false;
+    }
+    for (size_t k = 0; k < header->len; k++) {
+        u_char a = ptc_tolower(header->data[k]), b = ptc_tolower(var_name->data[k]);
+        if (a != b && !(a == '-' && b == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- complex values ---- */
 
 static bool

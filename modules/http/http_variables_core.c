@@ -68,17 +68,7 @@ var_http_prefix(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t d
     size_t len = 0, count = 0;
     ptc_http_header_t *one = NULL;
     for (size_t i = 0; i < r->headers_in.list.nelts; i++) {
-        if (hs[i].hash == 0 || hs[i].name.len != name.len) {
-            continue;
-        }
-        size_t k;
-        for (k = 0; k < name.len; k++) {
-            u_char a = ptc_tolower(hs[i].name.data[k]), b = ptc_tolower(name.data[k]);
-            if (a != b && !(a == '-' && b == '_')) {
-                break;
-            }
-        }
-        if (k == name.len) {
+        if (hs[i].hash && ptc_http_header_name_is(&hs[i].name, &name)) {
             len += hs[i].value.len + 2;
             count++;
             one = &hs[i];
@@ -99,17 +89,7 @@ var_http_prefix(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t d
     v->value.data = p;
     bool cookie = ptc_str_caseeq_c(&name, "cookie");
     for (size_t i = 0, n = 0; i < r->headers_in.list.nelts; i++) {
-        if (hs[i].hash == 0 || &hs[i] > one || hs[i].name.len != name.len) {
-            continue;
-        }
-        size_t k;
-        for (k = 0; k < name.len; k++) {
-            u_char a = ptc_tolower(hs[i].name.data[k]), b = ptc_tolower(name.data[k]);
-            if (a != b && !(a == '-' && b == '_')) {
-                break;
-            }
-        }
-        if (k != name.len) {
+        if (hs[i].hash == 0 || &hs[i] > one || !ptc_http_header_name_is(&hs[i].name, &name)) {
             continue;
         }
         if (n++) {
@@ -202,17 +182,7 @@ var_sent_http_prefix(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintpt
     }
     ptc_http_header_t *hs = ho->list.elts;
     for (size_t i = 0; i < ho->list.nelts; i++) {
-        if (hs[i].hash == 0 || hs[i].name.len != name.len) {
-            continue;
-        }
-        size_t k;
-        for (k = 0; k < name.len; k++) {
-            u_char a = ptc_tolower(hs[i].name.data[k]), b = ptc_tolower(name.data[k]);
-            if (a != b && !(a == '-' && b == '_')) {
-                break;
-            }
-        }
-        if (k == name.len) {
+        if (hs[i].hash && ptc_http_header_name_is(&hs[i].name, &name)) {
             VAR_SET(v, hs[i].value);
             return PTC_OK;
         }

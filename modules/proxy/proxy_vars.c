@@ -108,16 +108,7 @@ var_upstream_http(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t
     }
     ptc_http_header_t *h = ctx->uheaders.elts;
     for (size_t i = 0; i < ctx->uheaders.nelts; i++) {
-        if (h[i].name.len != name.len) {
-            continue;
-        }
-        size_t k = 0;
-        while (k < name.len
-               && (ptc_tolower(h[i].name.data[k]) == ptc_tolower(name.data[k])
-                   || (h[i].name.data[k] == '-' && name.data[k] == '_'))) {
-            k++;
-        }
-        if (k == name.len) {
+        if (ptc_http_header_name_is(&h[i].name, &name)) {
             v->value = h[i].value;
             v->valid = 1;
             return PTC_OK;
