@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Connection slots, plain socket I/O and socket address helpers. */
 #include "core/ptc_conn.h"
+#include "core/ptc_ssl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -95,6 +96,7 @@ ptc_conn_close(ptc_conn_t *c)
     ptc_event_delete_posted(c->read);
     ptc_event_delete_posted(c->write);
     ptc_conn_reusable(c, false);
+    ptc_ssl_close(c);
     c->read->active = 0;
     c->write->active = 0;
     c->read->ready = 0;

@@ -59,9 +59,10 @@ struct ptc_conn_s {
     ptc_str_t addr_text; /* peer address as text */
     ptc_log_t *log;
     ptc_pool_t *pool;
-    ptc_buf_t *buffer; /* bytes read but not yet consumed */
-    uint64_t number;   /* connection counter ($connection, *N in the log) */
-    unsigned requests; /* requests served ($connection_requests) */
+    ptc_buf_t *buffer;   /* bytes read but not yet consumed */
+    ptc_ssl_conn_t *ssl; /* TLS state (core/ptc_ssl.h), NULL for plain sockets */
+    uint64_t number;     /* connection counter ($connection, *N in the log) */
+    unsigned requests;   /* requests served ($connection_requests) */
     off_t sent;
     ptc_msec_t start_msec;
     ptc_queue_t queue; /* membership of the reusable (idle keep-alive) list */
@@ -110,6 +111,11 @@ int ptc_conn_connect_result(ptc_conn_t *c, int *err);
 ssize_t ptc_unix_recv(ptc_conn_t *c, u_char *buf, size_t size);
 ssize_t ptc_unix_send(ptc_conn_t *c, const u_char *buf, size_t size);
 ptc_chain_t *ptc_unix_send_chain(ptc_conn_t *c, ptc_chain_t *in, off_t limit);
+
+/* Chain helpers for transports: the first link with bytes left (NULL: none),
+ * and advancing the buffers by `sent` bytes (returns the first unsent link). */
+ptc_chain_t *ptc_chain_skip_empty(ptc_chain_t *cl);
+ptc_chain_t *ptc_chain_consume(ptc_chain_t *cl, size_t sent);
 
 /* Local address of an accepted connection (getsockname once, cached). */
 int ptc_conn_local_sockaddr(ptc_conn_t *c);

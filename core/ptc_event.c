@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* epoll backend, timer min-heap and posted-event queue of a worker. */
 #include "core/ptc_event.h"
+#include "core/ptc_ssl.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -235,10 +236,16 @@ event_dispatch(struct epoll_event *ee)
             rev->eof = 1;
         }
         rev->handler(rev);
+        if (c->ssl && c->ssl->write_wants_read && c->fd != -1 && wev->instance == instance) {
+            ptc_event_post(wev); /* an SSL_write waited for the socket to be readable */
+        }
     }
     if ((e & EPOLLOUT) && wev->active && c->fd != -1 && c->write->instance == instance) {
         wev->ready = 1;
         wev->handler(wev);
+        if (c->ssl && c->ssl->read_wants_write && c->fd != -1 && rev->instance == instance) {
+            ptc_event_post(rev); /* an SSL_read waited for the socket to be writable */
+        }
     }
 }
 

@@ -21,8 +21,8 @@
 #define SOCK_INLINE_FILE    16384
 #define SOCK_INLINE_SCRATCH 32768
 
-static ptc_chain_t *
-sock_skip_empty(ptc_chain_t *cl)
+ptc_chain_t *
+ptc_chain_skip_empty(ptc_chain_t *cl)
 {
     while (cl && ptc_buf_size(cl->buf) == 0) {
         cl = cl->next;
@@ -30,9 +30,8 @@ sock_skip_empty(ptc_chain_t *cl)
     return cl;
 }
 
-/* Advance the buffers of `cl` by `sent` bytes; return the first unsent link. */
-static ptc_chain_t *
-sock_consume(ptc_chain_t *cl, size_t sent)
+ptc_chain_t *
+ptc_chain_consume(ptc_chain_t *cl, size_t sent)
 {
     for (; cl; cl = cl->next) {
         ptc_buf_t *b = cl->buf;
@@ -137,7 +136,7 @@ ptc_unix_send_chain(ptc_conn_t *c, ptc_chain_t *in, off_t limit)
     struct iovec iov[SOCK_IOV_MAX];
     u_char scratch[SOCK_INLINE_SCRATCH];
     for (;;) {
-        in = sock_skip_empty(in);
+        in = ptc_chain_skip_empty(in);
         if (in == NULL) {
             return NULL;
         }
@@ -176,11 +175,11 @@ ptc_unix_send_chain(ptc_conn_t *c, ptc_chain_t *in, off_t limit)
             return (ptc_chain_t *)-1;
         }
         c->sent += n;
-        in = sock_consume(in, (size_t)n);
+        in = ptc_chain_consume(in, (size_t)n);
         if (limit) {
             limit -= n;
             if (limit <= 0) {
-                return sock_skip_empty(in);
+                return ptc_chain_skip_empty(in);
             }
         }
         if ((size_t)n < want) {

@@ -29,6 +29,7 @@ typedef struct ptc_chain_s ptc_chain_t;
 typedef struct ptc_module_s ptc_module_t;
 typedef struct ptc_directive_s ptc_directive_t;
 typedef struct ptc_listen_s ptc_listen_t;
+typedef struct ptc_ssl_conn_s ptc_ssl_conn_t;
 
 #define ptc_min(a, b)   ((a) < (b) ? (a) : (b))
 #define ptc_max(a, b)   ((a) > (b) ? (a) : (b))

@@ -370,6 +370,7 @@ http_addr_conf(ptc_conf_t *cf, ptc_http_core_main_conf_t *cmcf, ptc_http_listen_
             continue;
         }
         ac->proxy_protocol |= o->proxy_protocol;
+        ac->ssl |= o->ssl;
         if (o->default_server) {
             if (ac->default_server && ac->default_server != o->server) {
                 u_char text[128];

@@ -228,6 +228,22 @@ ptc_http_header_t *ptc_http_find_header_in(ptc_http_request_t *r, const u_char *
  * (listen ... proxy_protocol), or NULL. */
 const struct sockaddr *ptc_http_proxy_protocol_addr(ptc_http_request_t *r, socklen_t *len);
 
+/* ---- TLS (the ssl module plugs in here) ---- */
+/* Set by the ssl module at load time: start TLS on a connection accepted on
+ * a `listen ... ssl` address, with the TLS settings of `srv_conf` (the
+ * address's default server). It makes c a TLS connection and runs the
+ * handshake, then calls ptc_http_ssl_handshaked(c) (at once or from the
+ * events). PTC_OK or PTC_ERROR (the caller closes). NULL: no TLS in this
+ * build. */
+extern int (*ptc_http_ssl_start)(ptc_conn_t *c, void **srv_conf);
+/* The handshake ended (c->ssl->handshaked tells how): go on reading the
+ * first request, or close. */
+void ptc_http_ssl_handshaked(ptc_conn_t *c);
+/* During the handshake: the srv_conf array of the server named `name` on
+ * this connection's address (exact, wildcard, regex names; else the
+ * default server). */
+void **ptc_http_conn_find_server(ptc_conn_t *c, const ptc_str_t *name);
+
 /* ---- conf access ---- */
 #define ptc_http_get_main_conf(r, m)  ((r)->main_conf[(m).ctx_index])
 #define ptc_http_get_srv_conf(r, m)   ((r)->srv_conf[(m).ctx_index])

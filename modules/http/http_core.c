@@ -407,12 +407,17 @@ core_listen_param(ptc_conf_t *cf, ptc_http_listen_opt_t *lo, const ptc_str_t *a)
         lo->reuseport = 1;
     } else if (ptc_str_eq_c(a, "proxy_protocol")) {
         lo->proxy_protocol = 1;
-    } else if (ptc_str_eq_c(a, "ssl") || ptc_str_eq_c(a, "http2")) {
-        /* refusing beats silently serving plain HTTP where TLS was asked for */
-        return ptc_conf_error(cf,
-                              "the \"" PTC_STR_FMT "\" parameter of \"listen\" is not "
-                              "supported by this build",
-                              PTC_STR_ARG(*a));
+    } else if (ptc_str_eq_c(a, "ssl")) {
+        if (ptc_http_ssl_start == NULL) {
+            /* refusing beats silently serving plain HTTP where TLS was asked for */
+            return ptc_conf_error(cf, "the \"ssl\" parameter of \"listen\" needs the ssl module, "
+                                      "which is not in this build");
+        }
+        lo->ssl = 1;
+    } else if (ptc_str_eq_c(a, "http2")) {
+        /* ALPN offers only http/1.1, so HTTP/2 clients fall back to it */
+        ptc_conf_warn(cf, "the \"http2\" parameter of \"listen\" is not supported "
+                          "yet: HTTP/1.1 is served");
     } else if (a->len > 13 && memcmp(a->data, "so_keepalive=", 13) == 0) {
         ptc_str_t v = {a->len - 13, a->data + 13};
         if (ptc_str_eq_c(&v, "on")) {

@@ -16,6 +16,7 @@ typedef struct {
     bool has_wildcard_names;
     bool has_regex_names;
     bool proxy_protocol; /* connections start with a PROXY protocol header */
+    bool ssl;            /* listen ... ssl */
 } ptc_http_addr_conf_t;
 
 /* Hung on ptc_listen_t->servers. */
@@ -38,6 +39,7 @@ typedef struct {
     socklen_t pp_src_len;
     ptc_str_t pp_addr;            /* $proxy_protocol_addr */
     bool pp_done;                 /* the PROXY header was read */
+    bool plain_on_ssl;            /* plain HTTP arrived on a TLS address: answer 497 */
     ptc_msec_t lingering_until;   /* lingering close: give up reading at this time */
     ptc_msec_t lingering_timeout; /* ... or after this long without data */
 } ptc_http_conn_t;

@@ -10,6 +10,8 @@
 #include "core/ptc_pool.h"
 #include "modules/http/http_int.h"
 
+#include "core/ptc_regex.h"
+
 int
 ptc_http_init_locations(ptc_conf_t *cf, ptc_http_core_loc_conf_t *clcf)
 {
@@ -188,7 +190,12 @@ ptc_http_find_server(ptc_http_addr_conf_t *ac, const ptc_str_t *host, ptc_http_r
         return tail->server;
     }
     for (size_t i = 0; ac->has_regex_names && i < ac->names.nelts; i++) {
-        if (names[i].regex && ptc_http_regex_exec(r, names[i].regex, host) == PTC_OK) {
+        if (!names[i].regex) {
+            continue;
+        }
+        /* without a request (TLS SNI) there is nowhere to keep captures */
+        if (r ? ptc_http_regex_exec(r, names[i].regex, host) == PTC_OK
+              : ptc_regex_exec(names[i].regex, host->data, host->len, NULL, 0) >= 0) {
             return names[i].server;
         }
     }
@@ -278,10 +285,12 @@ ptc_http_redirect_location(ptc_http_request_t *r, const ptc_str_t *uri, ptc_str_
     if (clcf->port_in_redirect && ptc_conn_local_sockaddr(r->c) == PTC_OK) {
         port = ptc_sockaddr_port((struct sockaddr *)&r->c->local_sockaddr);
     }
-    if (port == 80 || port == 0) {
-        return ptc_psprintf(r->pool, out, "http://" PTC_STR_FMT PTC_STR_FMT, PTC_STR_ARG(host),
-                            PTC_STR_ARG(*uri));
+    bool tls = r->c->ssl != NULL;
+    const char *scheme = tls ? "https" : "http";
+    if (port == 0 || port == (tls ? 443 : 80)) {
+        return ptc_psprintf(r->pool, out, "%s://" PTC_STR_FMT PTC_STR_FMT, scheme,
+                            PTC_STR_ARG(host), PTC_STR_ARG(*uri));
     }
-    return ptc_psprintf(r->pool, out, "http://" PTC_STR_FMT ":%d" PTC_STR_FMT, PTC_STR_ARG(host),
-                        port, PTC_STR_ARG(*uri));
+    return ptc_psprintf(r->pool, out, "%s://" PTC_STR_FMT ":%d" PTC_STR_FMT, scheme,
+                        PTC_STR_ARG(host), port, PTC_STR_ARG(*uri));
 }

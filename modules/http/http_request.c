@@ -13,11 +13,14 @@
 #include "core/ptc_pool.h"
 #include "core/ptc_process.h"
 #include "core/ptc_proxy_protocol.h"
+#include "core/ptc_ssl.h"
 #include "core/ptc_time.h"
 #include "modules/http/http_int.h"
 #include "modules/http/http_request_int.h"
 
 static void http_wait_request(ptc_event_t *rev);
+static void http_ssl_detect(ptc_event_t *rev);
+static int http_read_proxy_protocol(ptc_http_conn_t *hc);
 static void http_process_request_line(ptc_event_t *rev);
 static void http_process_request_headers(ptc_event_t *rev);
 static void http_request_handler(ptc_event_t *ev);
@@ -108,7 +111,114 @@ ptc_http_init_connection(ptc_conn_t *c)
     }
     ptc_event_add_timer(c->read, cscf->client_header_timeout);
     ptc_conn_reusable(c, true);
+    if (hc->addr_conf->ssl) {
+        /* client_header_timeout bounds the handshake and the first request head */
+        c->read->handler = http_ssl_detect;
+    }
     if (c->read->ready) {
+        c->read->handler(c->read);
+    }
+}
+
+int (*ptc_http_ssl_start)(ptc_conn_t *c, void **srv_conf);
+
+void **
+ptc_http_conn_find_server(ptc_conn_t *c, const ptc_str_t *name)
+{
+    ptc_http_conn_t *hc = c->data;
+    ptc_http_core_srv_conf_t *cscf = ptc_http_find_server(hc->addr_conf, name, NULL);
+    return cscf ? cscf->ctx->srv_conf : NULL;
+}
+
+/* A PROXY protocol header ahead of the TLS stream is read with MSG_PEEK
+ * and then consumed exactly, so no TLS byte is taken from OpenSSL. */
+static int
+http_ssl_proxy_protocol(ptc_http_conn_t *hc)
+{
+    ptc_conn_t *c = hc->c;
+    u_char buf[1024];
+    ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK);
+    if (n == -1 && errno == EAGAIN) {
+        c->read->ready = 0;
+        return PTC_AGAIN;
+    }
+    if (n <= 0) {
+        return PTC_ERROR;
+    }
+    ptc_buf_t *b = &hc->buf;
+    b->start = b->pos = buf;
+    b->last = b->end = buf + n;
+    ptc_proxy_protocol_t pp;
+    ssize_t used = ptc_proxy_protocol_parse(buf, (size_t)n, &pp);
+    if (used == 0 && (size_t)n < sizeof(buf)) {
+        memset(b, 0, sizeof(*b));
+        c->read->ready = 0; /* the rest comes with a later edge */
+        return PTC_AGAIN;
+    }
+    int rc = http_read_proxy_protocol(hc);
+    memset(b, 0, sizeof(*b));
+    if (rc != PTC_OK || recv(c->fd, buf, (size_t)used, 0) != used) {
+        return PTC_ERROR;
+    }
+    return PTC_OK;
+}
+
+/* The first byte on a TLS address: a handshake record (0x16, or 0x80 for
+ * an SSLv2-style hello OpenSSL will refuse) starts TLS; anything else is
+ * plain HTTP, read as usual and answered 497 (nginx's "400 The plain HTTP
+ * request was sent to HTTPS port"). */
+static void
+http_ssl_detect(ptc_event_t *rev)
+{
+    ptc_conn_t *c = rev->data;
+    ptc_http_conn_t *hc = c->data;
+    if (rev->timedout || c->close) {
+        if (rev->timedout) {
+            ptc_log_error(PTC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        }
+        http_close_connection(c);
+        return;
+    }
+    if (hc->addr_conf->proxy_protocol && !hc->pp_done) {
+        int rc = http_ssl_proxy_protocol(hc);
+        if (rc != PTC_OK) {
+            if (rc == PTC_ERROR) {
+                http_close_connection(c);
+            }
+            return;
+        }
+    }
+    u_char first;
+    ssize_t n = recv(c->fd, &first, 1, MSG_PEEK);
+    if (n == -1 && errno == EAGAIN) {
+        rev->ready = 0;
+        return;
+    }
+    if (n <= 0) {
+        http_close_connection(c);
+        return;
+    }
+    if (first != 0x16 && first != 0x80) {
+        hc->plain_on_ssl = true;
+        rev->handler = http_wait_request;
+        http_wait_request(rev);
+        return;
+    }
+    if (ptc_http_ssl_start(c, hc->addr_conf->default_server->ctx->srv_conf) != PTC_OK) {
+        http_close_connection(c);
+    }
+}
+
+void
+ptc_http_ssl_handshaked(ptc_conn_t *c)
+{
+    if (c->ssl == NULL || !c->ssl->handshaked) {
+        http_close_connection(c);
+        return;
+    }
+    c->read->handler = http_wait_request;
+    c->write->handler = http_empty_handler;
+    if (c->read->ready || c->read->eof) {
         http_wait_request(c->read);
     }
 }

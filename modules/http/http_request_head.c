@@ -256,5 +256,11 @@ ptc_http_request_head_done(ptc_http_request_t *r)
         return PTC_ERROR;
     }
     http_use_server(r, cscf);
+    if (hc->plain_on_ssl) {
+        ptc_log_error(PTC_LOG_INFO, r->c->log, 0, "client sent plain HTTP request to HTTPS port");
+        r->keepalive = 0;
+        ptc_http_finalize_status(r, 497);
+        return PTC_ERROR;
+    }
     return PTC_OK;
 }

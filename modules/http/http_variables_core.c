@@ -292,7 +292,9 @@ var_is_args(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
 static int
 var_scheme(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t https)
 {
-    ptc_str_t s = ptc_string("http"), e = ptc_string("");
+    bool tls = r->c->ssl != NULL;
+    ptc_str_t s = tls ? (ptc_str_t)ptc_string("https") : (ptc_str_t)ptc_string("http");
+    ptc_str_t e = tls ? (ptc_str_t)ptc_string("on") : (ptc_str_t)ptc_string("");
     VAR_SET(v, https ? e : s);
     return PTC_OK;
 }

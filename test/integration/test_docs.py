@@ -9,7 +9,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 def code_directives():
     names = set()
     for src in list(ROOT.glob("core/*.c")) + list(ROOT.glob("modules/*/*.c")):
-        for m in re.finditer(r'^\s*\{"([a-z0-9_]+)",\s*[A-Z_(]', src.read_text(),
+        for m in re.finditer(r'^\s*\{"([a-z0-9_]+)",\s*[A-Z_(][^,]*,\s*PTC_ARGS', src.read_text(),
                              re.M):
             names.add(m.group(1))
     return names

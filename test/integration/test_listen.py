@@ -129,9 +129,8 @@ def test_bind_error_names_the_address(ptc):
     ("server { listen 127.0.0.1:%PORT% bogus; }", r'invalid parameter "bogus" in \S+:3'),
     ("server { listen 127.0.0.1:99999; }", r'invalid port in "127\.0\.0\.1:99999" of the '
                                            r'"listen" directive in \S+:3'),
-    pytest.param("server { listen 127.0.0.1:%PORT% ssl; }",
-                 r'the "ssl" parameter of "listen" is not supported by this build in \S+:3',
-                 marks=pytest.mark.portico_only),
+    ("server { listen 127.0.0.1:%PORT% ssl; }",
+     r'no "ssl_certificate" is defined for the "listen \.\.\. ssl" directive in \S+:3'),
 ])
 def test_listen_errors(ptc, conf, message):
     srv = ptc.prepare(raw="events {}\nhttp {\n" + conf + "\n}\n")
