@@ -310,6 +310,7 @@ ptc_ssl_create_conn(ptc_conn_t *c, SSL_CTX *ctx, bool client)
         return PTC_ERROR;
     }
     sc->client = client;
+    sc->initial_ctx = ctx;
     if (client) {
         SSL_set_connect_state(sc->ssl);
     } else {

@@ -36,6 +36,9 @@
 
 struct ptc_ssl_conn_s {
     SSL *ssl;
+    /* The context the connection was made on: OpenSSL keeps using its
+     * session cache and ticket keys after SNI switched contexts. */
+    SSL_CTX *initial_ctx;
     void (*handler)(ptc_conn_t *c); /* called once the handshake ended (check handshaked) */
     u_char *hello;                  /* server side: the first ClientHello message, or NULL */
     size_t hello_len;
