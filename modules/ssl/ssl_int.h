@@ -73,6 +73,8 @@ const char *ptc_http_ssl_session_cache(ptc_conf_t *cf, const ptc_directive_t *d,
  * registered in preconfig. */
 int ptc_http_ssl_add_variables(ptc_conf_t *cf);
 int ptc_http_ssl_verify_add_variables(ptc_conf_t *cf);
+/* Registers the post-read check of client certificates. */
+int ptc_http_ssl_verify_postconfig(ptc_conf_t *cf);
 
 /* After SNI switched a connection to another server's context: apply that
  * server's per-connection verify settings (ssl_verify.c). */

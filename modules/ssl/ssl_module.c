@@ -495,6 +495,9 @@ ssl_preconfig(ptc_conf_t *cf)
 static int
 ssl_postconfig(ptc_conf_t *cf)
 {
+    if (ptc_http_ssl_verify_postconfig(cf) != PTC_OK) {
+        return PTC_ERROR;
+    }
     ptc_http_core_main_conf_t *cmcf = ptc_http_conf_get_main(cf, ptc_http_core_module);
     ptc_http_listen_opt_t *lo = cmcf->listens.elts;
     for (size_t i = 0; i < cmcf->listens.nelts; i++) {
