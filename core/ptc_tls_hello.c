@@ -219,16 +219,17 @@ typedef struct {
     bool sni_alpn; /* skip 0x0000 and 0x0010 */
 } tls_iter_t;
 
+/* (No arithmetic on the NULL pointer of an absent list.) */
 static tls_iter_t
 tls_list(ptc_tls_u16s_t l)
 {
-    return (tls_iter_t){l.p, l.p + 2 * l.n, false, false};
+    return (tls_iter_t){l.p, l.n > 0 ? l.p + 2 * l.n : l.p, false, false};
 }
 
 static tls_iter_t
 tls_exts(const ptc_tls_hello_t *h, bool sni_alpn)
 {
-    return (tls_iter_t){h->ext, h->ext + h->ext_len, true, sni_alpn};
+    return (tls_iter_t){h->ext, h->ext_len > 0 ? h->ext + h->ext_len : h->ext, true, sni_alpn};
 }
 
 static bool
@@ -236,7 +237,8 @@ tls_next(tls_iter_t *it, uint16_t *v)
 {
     while ((size_t)(it->end - it->p) >= (it->ext ? 4u : 2u)) {
         uint16_t x = tls_u16(it->p);
-        it->p += it->ext ? 4 + (size_t)tls_u16(it->p + 2) : 2;
+        size_t step = it->ext ? 4 + (size_t)tls_u16(it->p + 2) : 2;
+        it->p += ptc_min(step, (size_t)(it->end - it->p)); /* parse checked; stay inside */
         if (tls_grease(x) || (it->sni_alpn && (x == TLS_EXT_SNI || x == TLS_EXT_ALPN))) {
             continue;
         }
