@@ -22,8 +22,9 @@ build fuzz_http_parse test/fuzz/fuzz_http_parse.c modules/http/http_parse.c \
     modules/http/http_parse_chunked.c modules/http/http_parse_uri.c
 build fuzz_conf test/fuzz/fuzz_conf.c core/ptc_conf_file.c
 build fuzz_proxy_protocol test/fuzz/fuzz_proxy_protocol.c core/ptc_proxy_protocol.c
+build fuzz_tls_hello test/fuzz/fuzz_tls_hello.c core/ptc_tls_hello.c -lcrypto
 
-for t in http_parse conf proxy_protocol; do
+for t in http_parse conf proxy_protocol tls_hello; do
     mkdir -p "$out/corpus-$t"
     echo "== fuzz_$t for ${secs}s"
     "$out/fuzz_$t" -max_total_time="$secs" -artifact_prefix="$out/" "$out/corpus-$t" \
