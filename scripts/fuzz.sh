@@ -9,7 +9,7 @@ secs=${FUZZ_SECONDS:-60}
 out=objs/fuzz
 mkdir -p "$out"
 base="core/ptc_alloc.c core/ptc_pool.c core/ptc_str.c core/ptc_array.c core/ptc_buf.c"
-flags="-std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined"
+flags="-std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 
 build() { # name sources...
     name=$1

@@ -375,8 +375,9 @@ ssl_build_ctx(ptc_conf_t *cf, ptc_http_ssl_srv_conf_t *conf)
         /* 0-RTT needs the request served before the client's Finished;
          * until that exists early data is declined (clients resend it
          * after the handshake), which is safe and says so */
-        ptc_conf_warn(cf, "\"ssl_early_data on\" is not supported yet: early data is declined "
-                          "in %s:%u",
+        ptc_conf_warn(cf,
+                      "\"ssl_early_data on\" is not supported yet: early data is declined "
+                      "in %s:%u",
                       conf->file ? conf->file : "?", conf->line);
     }
     SSL_CTX_set_tlsext_servername_callback(ctx, ssl_servername);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* TLS variables of the client connection: $ssl_protocol, $ssl_cipher,
  * $ssl_curve, $ssl_server_name, $ssl_session_id, $ssl_session_reused,
- * $ssl_alpn_protocol, $ssl_early_data. Empty on plain connections (not
- * found, as nginx). */
+ * $ssl_alpn_protocol, $ssl_early_data, and the client fingerprints
+ * $ssl_ja3, $ssl_ja3_hash, $ssl_ja4 (from the ClientHello the connection
+ * kept; docs/fingerprints.md). Empty on plain connections (not found, as
+ * nginx). */
 #include "core/ptc_pool.h"
+#include "core/ptc_tls_hello.h"
 #include "modules/ssl/ssl_int.h"
 
 enum {
@@ -15,7 +18,45 @@ enum {
     SSL_VAR_SESSION_REUSED,
     SSL_VAR_ALPN,
     SSL_VAR_EARLY_DATA,
+    SSL_VAR_JA3,
+    SSL_VAR_JA3_HASH,
+    SSL_VAR_JA4,
 };
+
+/* JA3/JA4 from the kept ClientHello; computed when a variable is used. */
+static int
+ssl_var_fingerprint(ptc_http_request_t *r, ptc_http_variable_value_t *v, ptc_ssl_conn_t *sc,
+                    uintptr_t which)
+{
+    ptc_tls_hello_t h;
+    if (sc->hello == NULL || ptc_tls_hello_parse(sc->hello, sc->hello_len, &h) != PTC_OK) {
+        v->not_found = 1;
+        return PTC_OK;
+    }
+    /* a JA3 string is at most about 3 characters per ClientHello byte */
+    size_t size = which == SSL_VAR_JA3 ? 3 * sc->hello_len + 64 : PTC_TLS_JA4_LEN;
+    size = ptc_max(size, (size_t)PTC_TLS_JA3_HASH_LEN);
+    u_char *buf = ptc_pnalloc(r->pool, size);
+    if (buf == NULL) {
+        return PTC_ERROR;
+    }
+    size_t n = 0;
+    if (which == SSL_VAR_JA3) {
+        n = ptc_tls_ja3(&h, buf, size);
+    } else if (which == SSL_VAR_JA3_HASH) {
+        n = ptc_tls_ja3_hash(&h, buf) == PTC_OK ? PTC_TLS_JA3_HASH_LEN : 0;
+    } else {
+        n = ptc_tls_ja4(&h, 't', buf, size);
+    }
+    if (n == 0) {
+        v->not_found = 1;
+        return PTC_OK;
+    }
+    v->value.data = buf;
+    v->value.len = n;
+    v->valid = 1;
+    return PTC_OK;
+}
 
 static int
 ssl_var_static(ptc_http_variable_value_t *v, const char *s)
@@ -96,6 +137,10 @@ ssl_var(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t which)
         v->valid = 1;
         return PTC_OK;
     }
+    case SSL_VAR_JA3:
+    case SSL_VAR_JA3_HASH:
+    case SSL_VAR_JA4:
+        return ssl_var_fingerprint(r, v, sc, which);
     default:
         v->not_found = 1;
         return PTC_OK;
@@ -111,6 +156,9 @@ static const ptc_http_variable_def_t ssl_vars[] = {
     {"ssl_session_reused", ssl_var, SSL_VAR_SESSION_REUSED, 0},
     {"ssl_alpn_protocol", ssl_var, SSL_VAR_ALPN, 0},
     {"ssl_early_data", ssl_var, SSL_VAR_EARLY_DATA, 0},
+    {"ssl_ja3", ssl_var, SSL_VAR_JA3, 0},
+    {"ssl_ja3_hash", ssl_var, SSL_VAR_JA3_HASH, 0},
+    {"ssl_ja4", ssl_var, SSL_VAR_JA4, 0},
     {NULL, NULL, 0, 0},
 };
 
