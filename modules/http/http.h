@@ -154,6 +154,7 @@ enum {
     PTC_HTTP_FIND_CONFIG_PHASE,
     PTC_HTTP_REWRITE_PHASE,
     PTC_HTTP_POST_REWRITE_PHASE,
+    PTC_HTTP_PREACCESS_PHASE, /* before access checks: limit_req, limit_conn, realip */
     PTC_HTTP_ACCESS_PHASE,
     PTC_HTTP_CONTENT_PHASE,
     PTC_HTTP_LOG_PHASE,
