@@ -145,6 +145,10 @@ struct ptc_http_request_s {
     unsigned allow_ranges : 1;
     unsigned valid_location : 1;
     unsigned close_after : 1; /* framing in doubt: close after the response */
+    /* outcome of limit_req / limit_conn (0: not applied yet); kept across
+     * internal redirects, so a request is limited once */
+    unsigned limit_req_status : 3;
+    unsigned limit_conn_status : 2;
 };
 
 /* ---- phases ---- */
