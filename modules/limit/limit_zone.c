@@ -35,8 +35,8 @@ struct ptc_limit_shm_s {
     uint32_t used;
     uint32_t lru_head; /* most recently used */
     uint32_t lru_tail; /* least recently used: evicted first */
-    uint32_t free;     /* free nodes, linked by hnext */
-    uint32_t pad1;
+    uint32_t free;     /* freed nodes, linked by hnext */
+    uint32_t fresh;    /* nodes 1..fresh have been used: the rest is untouched memory */
     uint64_t evicted;
     uint8_t seed[16];
 };
@@ -118,13 +118,9 @@ ptc_limit_shm_init(void *mem, size_t size, const uint8_t seed[16])
     sh->size_lo = (uint32_t)size;
     sh->size_hi = (uint32_t)((uint64_t)size >> 32);
     memcpy(sh->seed, seed, sizeof(sh->seed));
+    /* nodes are initialized when first used: a large zone's memory is not
+     * touched (and so not made resident) before it is needed */
     memset(limit_buckets(sh), 0, (size_t)nb * sizeof(uint32_t));
-    for (uint32_t n = 1; n <= sh->nnodes; n++) {
-        limit_node_t *node = limit_node(sh, n);
-        memset(node, 0, sizeof(*node));
-        node->hnext = n < sh->nnodes ? n + 1 : 0;
-    }
-    sh->free = 1;
     return sh;
 }
 
@@ -314,21 +310,26 @@ limit_find(ptc_limit_shm_t *sh, const ptc_limit_key_t *key)
     return 0;
 }
 
-/* A free node for a new key: from the free list, else (evict) the least
- * recently used key's; 0 when there is none. */
+/* A node for a new key: a freed one, else one never used, else (evict)
+ * the least recently used key's; 0 when there is none. */
 static uint32_t
 limit_alloc(ptc_limit_shm_t *sh, const ptc_limit_key_t *key, bool evict)
 {
-    if (sh->free == 0) {
+    if (sh->free == 0 && sh->fresh == sh->nnodes) {
         if (!evict || sh->lru_tail == 0) {
             return 0;
         }
         limit_remove(sh, sh->lru_tail);
         sh->evicted++;
     }
-    uint32_t n = sh->free;
+    uint32_t n;
+    if (sh->free) {
+        n = sh->free;
+        sh->free = limit_node(sh, n)->hnext;
+    } else {
+        n = ++sh->fresh;
+    }
     limit_node_t *node = limit_node(sh, n);
-    sh->free = node->hnext;
     memset(node, 0, sizeof(*node));
     node->hash = key->hash;
     node->klen = key->len;
@@ -438,7 +439,7 @@ void
 ptc_limit_conn_release(ptc_limit_shm_t *sh, uint32_t n)
 {
     limit_lock(sh);
-    if (n >= 1 && n <= sh->nnodes) {
+    if (n >= 1 && n <= sh->fresh) {
         limit_node_t *node = limit_node(sh, n);
         if (node->klen && node->value > 0 && --node->value == 0) {
             limit_remove(sh, n);
