@@ -107,7 +107,6 @@ ptc_limit_zone_add(ptc_conf_t *cf, const void *tag, const char *directive, const
         }
         return NULL;
     }
-    z->directive = directive;
     z->kind = kind;
     z->name = *name;
     z->key_text = *key;

@@ -13,8 +13,7 @@
 /* A zone as declared by limit_req_zone / limit_conn_zone; it lives in the
  * cycle pool and is the shm zone's `data`. */
 typedef struct {
-    const char *directive; /* "limit_req_zone" or "limit_conn_zone" */
-    const char *kind;      /* "limit_req" or "limit_conn_zone", as nginx words reload errors */
+    const char *kind; /* "limit_req" or "limit_conn_zone", as nginx words reload errors */
     ptc_str_t name;
     ptc_str_t key_text; /* the key as written, for messages and reload checks */
     ptc_http_complex_value_t *key;

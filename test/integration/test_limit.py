@@ -380,6 +380,18 @@ def test_limit_conn_status_log_level_and_dry_run(ptc, gated):
     assert re.search(r'\[error\] .*limiting connections, dry run, by zone "addr"', log)
 
 
+def test_limit_conn_counts_requests_not_idle_keepalive_connections(ptc):
+    srv = start(ptc, "location / { limit_conn addr 1; }",
+                "limit_conn_zone $binary_remote_addr zone=addr:1m;")
+    idle = srv.connect()
+    idle.sendall(b"GET /f HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert read_response(idle).status == 200
+    assert codes(srv, n=2) == [200, 200]  # the kept-alive connection holds nothing
+    idle.sendall(b"GET /f HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert read_response(idle).status == 200
+    idle.close()
+
+
 def test_limit_conn_released_when_the_client_aborts(ptc):
     srv = start(ptc, "location / { limit_conn addr 1; }",
                 "limit_conn_zone $binary_remote_addr zone=addr:1m;")
@@ -414,6 +426,15 @@ def test_reload_keeps_counters_and_takes_the_new_rate(ptc):
     assert codes(srv) == [503]  # the bucket survived
     reload_and_wait(srv, conf.replace("@R", "1000r/s").replace("@V", "v3"), b"v3")
     assert codes(srv) == [200]  # and drains at the new rate
+
+
+def test_reload_with_a_new_zone_size_starts_afresh(ptc):
+    conf = server("location = /v { return 200 @V; } location / { limit_req zone=one; }",
+                  "limit_req_zone $binary_remote_addr zone=one:@S rate=1r/m;")
+    srv = ptc.start(conf.replace("@S", "1m").replace("@V", "v1"), files=FILES)
+    assert codes(srv, n=2) == [200, 503]
+    reload_and_wait(srv, conf.replace("@S", "2m").replace("@V", "v2"), b"v2")
+    assert codes(srv, n=2) == [200, 503]
 
 
 def test_reload_with_another_key_is_refused(ptc):
