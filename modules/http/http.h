@@ -145,6 +145,10 @@ struct ptc_http_request_s {
     unsigned allow_ranges : 1;
     unsigned valid_location : 1;
     unsigned close_after : 1; /* framing in doubt: close after the response */
+    /* outcome of limit_req / limit_conn (0: not applied yet); kept across
+     * internal redirects, so a request is limited once */
+    unsigned limit_req_status : 3;
+    unsigned limit_conn_status : 2;
 };
 
 /* ---- phases ---- */
@@ -154,6 +158,7 @@ enum {
     PTC_HTTP_FIND_CONFIG_PHASE,
     PTC_HTTP_REWRITE_PHASE,
     PTC_HTTP_POST_REWRITE_PHASE,
+    PTC_HTTP_PREACCESS_PHASE, /* before access checks: limit_req, limit_conn, realip */
     PTC_HTTP_ACCESS_PHASE,
     PTC_HTTP_CONTENT_PHASE,
     PTC_HTTP_LOG_PHASE,

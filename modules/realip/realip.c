@@ -301,9 +301,10 @@ static int
 realip_postconfig(ptc_conf_t *cf)
 {
     /* server-level settings as soon as the head is read, location-level
-     * ones (if the server level did nothing) before access checks */
+     * ones (if the server level did nothing) before limits and access
+     * checks; registered after the limit module, so it runs first there */
     if (ptc_http_add_phase_handler(cf, PTC_HTTP_POST_READ_PHASE, realip_handler) != PTC_OK
-        || ptc_http_add_phase_handler(cf, PTC_HTTP_ACCESS_PHASE, realip_handler) != PTC_OK) {
+        || ptc_http_add_phase_handler(cf, PTC_HTTP_PREACCESS_PHASE, realip_handler) != PTC_OK) {
         return PTC_ERROR;
     }
     return PTC_OK;

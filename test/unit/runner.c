@@ -61,7 +61,8 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_upstream)                                                                              \
     X(suite_balancer)                                                                              \
     X(suite_proxy_protocol)                                                                        \
-    X(suite_tls_hello)
+    X(suite_tls_hello)                                                                             \
+    X(suite_limit)
 
 #define DECLARE(s) void s(void) __attribute__((weak));
 SUITES(DECLARE)
