@@ -201,6 +201,17 @@ ptc_pool_cleanup_add(ptc_pool_t *pool, size_t size)
     return c;
 }
 
+void *
+ptc_pool_cleanup_find(const ptc_pool_t *pool, ptc_pool_cleanup_fn handler)
+{
+    for (const ptc_pool_cleanup_t *c = pool->cleanup; c; c = c->next) {
+        if (c->handler == handler) {
+            return c->data;
+        }
+    }
+    return NULL;
+}
+
 size_t
 ptc_pool_used(const ptc_pool_t *pool)
 {

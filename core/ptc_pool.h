@@ -35,6 +35,10 @@ int ptc_pfree(ptc_pool_t *pool, void *p);
 /* Register a cleanup with `size` bytes of data allocated from the pool
  * (size 0: data is NULL, caller sets it). NULL on failure. */
 ptc_pool_cleanup_t *ptc_pool_cleanup_add(ptc_pool_t *pool, size_t size);
+/* The data of the most recently added cleanup whose handler is `handler`,
+ * or NULL if there is none. Lets a module find state it hung on a request
+ * pool again after an internal redirect cleared the request's ctx. */
+void *ptc_pool_cleanup_find(const ptc_pool_t *pool, ptc_pool_cleanup_fn handler);
 
 /* Bytes handed out so far, for tests and stats. */
 size_t ptc_pool_used(const ptc_pool_t *pool);

@@ -1268,7 +1268,10 @@ ptc_proxy_handler(ptc_http_request_t *r)
     ctx->start = ptc_current_msec;
     ptc_http_set_ctx(r, ptc_proxy_module, ctx);
     bool has_body = r->headers_in.content_length_n > 0 || r->headers_in.chunked;
-    if (plcf->pass_request_body && has_body && !plcf->request_buffering
+    /* a body already read (for the request filter's body rules) is sent
+     * from where it was stored, as with request buffering */
+    bool body_read = r->request_body && r->request_body->bufs;
+    if (plcf->pass_request_body && has_body && !plcf->request_buffering && !body_read
         && !(r->headers_in.chunked && plcf->http_version == 1000)) {
         /* a chunked body cannot be streamed to an HTTP/1.0 upstream: that
          * case is buffered, as nginx does */

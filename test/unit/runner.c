@@ -62,7 +62,8 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_balancer)                                                                              \
     X(suite_proxy_protocol)                                                                        \
     X(suite_tls_hello)                                                                             \
-    X(suite_limit)
+    X(suite_limit)                                                                                 \
+    X(suite_filter)
 
 #define DECLARE(s) void s(void) __attribute__((weak));
 SUITES(DECLARE)

@@ -34,6 +34,27 @@ TEST(pool_alloc_small_and_large)
     ptc_pool_destroy(p);
 }
 
+static void
+other_cleanup(void *data)
+{
+}
+
+TEST(pool_cleanup_find_by_handler)
+{
+    ptc_pool_t *p = ptc_pool_create(1024);
+    ASSERT_NOT_NULL(p);
+    ASSERT_NULL(ptc_pool_cleanup_find(p, other_cleanup));
+    ptc_pool_cleanup_t *a = ptc_pool_cleanup_add(p, sizeof(int));
+    ptc_pool_cleanup_t *b = ptc_pool_cleanup_add(p, sizeof(int));
+    ASSERT_TRUE(a && b);
+    *(int *)a->data = 0;
+    a->handler = count_cleanup;
+    b->handler = other_cleanup;
+    ASSERT_TRUE(ptc_pool_cleanup_find(p, other_cleanup) == b->data);
+    ASSERT_TRUE(ptc_pool_cleanup_find(p, count_cleanup) == a->data);
+    ptc_pool_destroy(p);
+}
+
 TEST(pool_cleanup_runs_on_destroy)
 {
     ptc_pool_t *p = ptc_pool_create(512);
@@ -51,6 +72,7 @@ suite_pool(void)
 {
     RUN(pool_alloc_small_and_large);
     RUN(pool_cleanup_runs_on_destroy);
+    RUN(pool_cleanup_find_by_handler);
 }
 
 TEST(str_numbers)
