@@ -41,7 +41,9 @@ ptc_regex_compile(ptc_pool_t *pool, const ptc_str_t *pattern, unsigned flags, ch
         return NULL;
     }
     /* JIT is an optimisation: a pattern it cannot handle still works. */
-    (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+    (void)pcre2_jit_compile(code, (flags & PTC_REGEX_PARTIAL)
+                                      ? PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD
+                                      : PCRE2_JIT_COMPLETE);
     ptc_pool_cleanup_t *cln = ptc_pool_cleanup_add(pool, 0);
     ptc_regex_t *re = ptc_palloc(pool, sizeof(*re));
     if (cln == NULL || re == NULL) {
@@ -100,6 +102,37 @@ int
 ptc_regex_exec(const ptc_regex_t *re, const u_char *subject, size_t len, int *ovector,
                size_t ovec_pairs)
 {
+    return ptc_regex_exec_at(re, subject, len, 0, 0, ovector, ovec_pairs);
+}
+
+size_t
+ptc_regex_max_lookbehind(const ptc_regex_t *re)
+{
+    uint32_t n = 0;
+    pcre2_pattern_info(re->code, PCRE2_INFO_MAXLOOKBEHIND, &n);
+    return n;
+}
+
+static uint32_t
+regex_exec_options(unsigned opts)
+{
+    uint32_t o = 0;
+    if (opts & PTC_REGEX_EXEC_PARTIAL) {
+        o |= PCRE2_PARTIAL_HARD;
+    }
+    if (opts & PTC_REGEX_EXEC_NOTBOL) {
+        o |= PCRE2_NOTBOL;
+    }
+    if (opts & PTC_REGEX_EXEC_NOTEMPTY) {
+        o |= PCRE2_NOTEMPTY;
+    }
+    return o;
+}
+
+int
+ptc_regex_exec_at(const ptc_regex_t *re, const u_char *subject, size_t len, size_t start,
+                  unsigned opts, int *ovector, size_t ovec_pairs)
+{
     if (regex_md == NULL) {
         /* One match block per process, large enough for any sane pattern. */
         regex_md = pcre2_match_data_create(64, NULL);
@@ -110,10 +143,18 @@ ptc_regex_exec(const ptc_regex_t *re, const u_char *subject, size_t len, int *ov
         pcre2_set_match_limit(regex_mctx, regex_match_limit);
         pcre2_set_depth_limit(regex_mctx, regex_depth_limit);
     }
-    int rc = pcre2_match(re->code, subject ? subject : (const u_char *)"", len, 0, 0, regex_md,
-                         regex_mctx);
+    int rc = pcre2_match(re->code, subject ? subject : (const u_char *)"", len, start,
+                         regex_exec_options(opts), regex_md, regex_mctx);
     if (rc == PCRE2_ERROR_NOMATCH) {
         return PTC_DECLINED;
+    }
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(regex_md);
+    if (rc == PCRE2_ERROR_PARTIAL) {
+        if (ovec_pairs) {
+            ovector[0] = (int)ov[0];
+            ovector[1] = (int)ov[1];
+        }
+        return PTC_AGAIN;
     }
     if (rc < 0) {
         return PTC_ERROR;
@@ -121,7 +162,6 @@ ptc_regex_exec(const ptc_regex_t *re, const u_char *subject, size_t len, int *ov
     if (rc == 0) {
         rc = 64;
     }
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(regex_md);
     size_t n = ptc_min((size_t)rc, ovec_pairs);
     for (size_t i = 0; i < n; i++) {
         ovector[2 * i] = ov[2 * i] == PCRE2_UNSET ? -1 : (int)ov[2 * i];

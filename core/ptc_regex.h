@@ -11,6 +11,7 @@
 typedef struct ptc_regex_s ptc_regex_t;
 
 #define PTC_REGEX_CASELESS 0x1
+#define PTC_REGEX_PARTIAL  0x2 /* also JIT-compile for partial matching (streams) */
 
 /* Compile `pattern`; NULL on failure with "pcre2_compile() failed: MSG in
  * \"PATTERN\" at \"REST\"" in err. The regex lives in `pool` (a cleanup
@@ -31,6 +32,26 @@ size_t ptc_regex_names(const ptc_regex_t *re, ptc_str_t *names, unsigned *indexe
  * match). */
 int ptc_regex_exec(const ptc_regex_t *re, const u_char *subject, size_t len, int *ovector,
                    size_t ovec_pairs);
+
+/* Options of ptc_regex_exec_at. */
+#define PTC_REGEX_EXEC_PARTIAL  0x1 /* hard partial matching (see below) */
+#define PTC_REGEX_EXEC_NOTBOL   0x2 /* the subject does not start a line: ^ cannot match at 0 */
+#define PTC_REGEX_EXEC_NOTEMPTY 0x4 /* an empty string is never a match */
+
+/* Match subject from offset `start` (the bytes before it stay visible to
+ * lookbehind assertions and \b). Returns as ptc_regex_exec, plus, with
+ * PTC_REGEX_EXEC_PARTIAL, PTC_AGAIN when the end of the subject was reached
+ * before the match could be decided: ovector[0] is where that possible
+ * match starts (no match starts earlier), ovector[1] is len. A partial
+ * match is preferred to a complete one found at the same start. Compile
+ * with PTC_REGEX_PARTIAL so partial matching runs JIT code too. */
+int ptc_regex_exec_at(const ptc_regex_t *re, const u_char *subject, size_t len, size_t start,
+                      unsigned opts, int *ovector, size_t ovec_pairs);
+
+/* The most characters a lookbehind assertion can inspect before the
+ * current position (\b and \B count one): what a streaming matcher keeps
+ * of text it already passed. */
+size_t ptc_regex_max_lookbehind(const ptc_regex_t *re);
 
 /* Limits applied to every match (set from config). */
 void ptc_regex_set_limits(uint32_t match_limit, uint32_t depth_limit);

@@ -128,6 +128,7 @@ struct ptc_http_request_s {
     unsigned err_status;     /* error_page: status the final response carries (0: its own) */
     unsigned discard_status; /* why discarding the body failed (400 bad framing, 413) */
     unsigned count;          /* references held (body reading, subrequest-free design: 1) */
+    unsigned buffered;       /* PTC_HTTP_*_BUFFERED: body filters holding input */
 
     unsigned keepalive : 1;
     unsigned header_only : 1; /* HEAD, 204, 304: no body is sent */
@@ -183,6 +184,13 @@ typedef int (*ptc_http_body_filter_fn)(ptc_http_request_t *r, ptc_chain_t *in);
 extern ptc_http_header_filter_fn ptc_http_top_header_filter;
 extern ptc_http_body_filter_fn ptc_http_top_body_filter;
 
+/* r->buffered bits. A body filter that keeps input it cannot pass on yet
+ * (its output waits for the client) sets its bit; while any is set, the
+ * writer runs the whole body filter chain with no input when the socket
+ * drains, so the filter can go on. It may hold input only while some of
+ * its output is queued unsent (else no drain event would come). */
+#define PTC_HTTP_SUB_BUFFERED 0x01
+
 /* Run the header filters: PTC_OK, PTC_ERROR, or PTC_DONE for header_only. */
 int ptc_http_send_header(ptc_http_request_t *r);
 /* Run the body filters over `in` (a buf with last_buf ends the response):
@@ -193,6 +201,17 @@ int ptc_http_output_filter(ptc_http_request_t *r, ptc_chain_t *in);
 /* Try to write output queued by earlier filter calls: PTC_OK (all out),
  * PTC_AGAIN (the rest waits for the socket), PTC_ERROR. */
 int ptc_http_output_flush(ptc_http_request_t *r);
+
+/* ---- body transformation ---- */
+/* Tells whether a body filter will change the bytes of r's response, from
+ * its headers_out as set so far (content type, encoding). */
+typedef bool (*ptc_http_transform_test_fn)(ptc_http_request_t *r);
+/* Register a test (in postconfig). PTC_OK or PTC_ERROR. */
+int ptc_http_add_transform_test(ptc_conf_t *cf, ptc_http_transform_test_fn fn);
+/* True when a registered body filter will transform r's response body. A
+ * handler then serves the whole representation rather than a byte range
+ * of it (the range would not describe the bytes sent), as nginx does. */
+bool ptc_http_body_transformed(ptc_http_request_t *r);
 
 /* ---- finishing ---- */
 /* End the request: rc is PTC_OK/PTC_DONE (response sent or in progress),

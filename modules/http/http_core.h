@@ -27,6 +27,7 @@ typedef struct {
     int find_config_index; /* where internal redirects re-enter the engine */
     ptc_http_header_filter_fn top_header_filter;
     ptc_http_body_filter_fn top_body_filter;
+    ptc_array_t *transform_tests; /* ptc_http_transform_test_fn; NULL when none */
 } ptc_http_core_main_conf_t;
 
 typedef struct {

@@ -382,7 +382,8 @@ http_writer_event(ptc_http_request_t *r)
         ptc_http_finalize(r, PTC_ERROR);
         return;
     }
-    int rc = ptc_http_write_filter(r, NULL);
+    /* a body filter holding input continues now that its output moved */
+    int rc = r->buffered ? ptc_http_top_body_filter(r, NULL) : ptc_http_write_filter(r, NULL);
     if (rc == PTC_AGAIN) {
         return;
     }
@@ -399,6 +400,35 @@ http_writer_event(ptc_http_request_t *r)
     if (r->resume_handler) {
         r->resume_handler(r);
     }
+}
+
+int
+ptc_http_add_transform_test(ptc_conf_t *cf, ptc_http_transform_test_fn fn)
+{
+    ptc_http_core_main_conf_t *cmcf = ptc_http_conf_get_main(cf, ptc_http_core_module);
+    if (cmcf->transform_tests == NULL) {
+        cmcf->transform_tests = ptc_array_create(cf->pool, 2, sizeof(fn));
+    }
+    ptc_http_transform_test_fn *slot =
+        cmcf->transform_tests ? ptc_array_push(cmcf->transform_tests) : NULL;
+    if (slot == NULL) {
+        return PTC_ERROR;
+    }
+    *slot = fn;
+    return PTC_OK;
+}
+
+bool
+ptc_http_body_transformed(ptc_http_request_t *r)
+{
+    ptc_http_core_main_conf_t *cmcf = ptc_http_get_main_conf(r, ptc_http_core_module);
+    ptc_http_transform_test_fn *fn = cmcf->transform_tests ? cmcf->transform_tests->elts : NULL;
+    for (size_t i = 0; fn && i < cmcf->transform_tests->nelts; i++) {
+        if (fn[i](r)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 int

@@ -166,6 +166,18 @@ static_redirect_dir(ptc_http_request_t *r)
     ptc_http_finalize_status(r, 301);
 }
 
+/* A byte range is served unless a body filter will transform the file
+ * (the filters' tests look at the type the response will have). */
+static bool
+static_ranges_allowed(ptc_http_request_t *r)
+{
+    ptc_str_t saved = r->headers_out.content_type;
+    ptc_http_set_content_type(r);
+    bool transformed = ptc_http_body_transformed(r);
+    r->headers_out.content_type = saved;
+    return !transformed;
+}
+
 /* Preconditions first (RFC 9110 §13.2.2), then Range; the validators are
  * only put on responses that describe the file (200, 206, 304). */
 static void
@@ -194,7 +206,7 @@ static_serve(ptc_http_request_t *r, static_file_t *f)
     default:
         break;
     }
-    if (r->method == PTC_HTTP_GET && clcf->max_ranges != 0) {
+    if (r->method == PTC_HTTP_GET && clcf->max_ranges != 0 && static_ranges_allowed(r)) {
         rc = ptc_http_static_range(&r->headers_in, &f->etag, f->st.st_mtime, f->st.st_size, &range);
     }
     if (rc == PTC_ERROR) {

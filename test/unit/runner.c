@@ -63,7 +63,8 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_proxy_protocol)                                                                        \
     X(suite_tls_hello)                                                                             \
     X(suite_limit)                                                                                 \
-    X(suite_filter)
+    X(suite_filter)                                                                                \
+    X(suite_sub)
 
 #define DECLARE(s) void s(void) __attribute__((weak));
 SUITES(DECLARE)

@@ -215,6 +215,69 @@ TEST(regex_match_limits)
     ptc_pool_destroy(pool);
 }
 
+static int
+re_exec_at(const ptc_regex_t *re, const char *subject, size_t start, unsigned opts, int *ov)
+{
+    return ptc_regex_exec_at(re, (const u_char *)subject, strlen(subject), start, opts, ov, 3);
+}
+
+static void
+regex_partial_body(ptc_pool_t *pool)
+{
+    int ov[6];
+    ptc_regex_t *re = re_compile(pool, "\\b(\\d{4})-(\\d+)\\b", PTC_REGEX_PARTIAL);
+    ASSERT_NOT_NULL(re);
+    ASSERT_INT_EQ(ptc_regex_max_lookbehind(re), 1);
+    /* the digits may go on, and \b needs the next byte: partial */
+    ASSERT_INT_EQ(re_exec_at(re, "card 1234-56", 0, PTC_REGEX_EXEC_PARTIAL, ov), PTC_AGAIN);
+    ASSERT_INT_EQ(ov[0], 5);
+    ASSERT_INT_EQ(ov[1], 12);
+    /* without partial matching the end of the subject decides */
+    ASSERT_INT_EQ(re_exec_at(re, "card 1234-56", 0, 0, ov), 3);
+    ASSERT_INT_EQ(ov[0], 5);
+    ASSERT_INT_EQ(ov[5], 12);
+    /* a complete match that never looked at the end is reported as such */
+    ASSERT_INT_EQ(re_exec_at(re, "1234-5 x 12", 0, PTC_REGEX_EXEC_PARTIAL, ov), 3);
+    ASSERT_INT_EQ(ov[1], 6);
+    /* a leading \b cannot be decided at the very end: an empty partial */
+    ASSERT_INT_EQ(re_exec_at(re, "card xyz", 0, PTC_REGEX_EXEC_PARTIAL, ov), PTC_AGAIN);
+    ASSERT_INT_EQ(ov[0], 8);
+    /* nothing that could start a match: no match, not partial */
+    ptc_regex_t *plain = re_compile(pool, "(\\d{4})-", PTC_REGEX_PARTIAL);
+    ASSERT_NOT_NULL(plain);
+    ASSERT_INT_EQ(ptc_regex_max_lookbehind(plain), 0);
+    ASSERT_INT_EQ(re_exec_at(plain, "card xyz", 0, PTC_REGEX_EXEC_PARTIAL, ov), PTC_DECLINED);
+    /* the byte before `start` is seen by \b */
+    ASSERT_INT_EQ(re_exec_at(re, "x1234-5 ", 1, 0, ov), PTC_DECLINED);
+    ASSERT_INT_EQ(re_exec_at(re, " 1234-5 ", 1, 0, ov), 3);
+    ASSERT_INT_EQ(ov[0], 1);
+}
+
+static void
+regex_notbol_notempty_body(ptc_pool_t *pool)
+{
+    int ov[6];
+    ptc_regex_t *re = re_compile(pool, "^ab", 0);
+    ASSERT_NOT_NULL(re);
+    ASSERT_INT_EQ(re_exec_at(re, "abc", 0, 0, ov), 1);
+    ASSERT_INT_EQ(re_exec_at(re, "abc", 0, PTC_REGEX_EXEC_NOTBOL, ov), PTC_DECLINED);
+    re = re_compile(pool, "x*", 0);
+    ASSERT_NOT_NULL(re);
+    ASSERT_INT_EQ(re_exec_at(re, "abxx", 0, 0, ov), 1);
+    ASSERT_INT_EQ(ov[1], 0);
+    ASSERT_INT_EQ(re_exec_at(re, "abxx", 0, PTC_REGEX_EXEC_NOTEMPTY, ov), 1);
+    ASSERT_INT_EQ(ov[0], 2);
+    ASSERT_INT_EQ(ov[1], 4);
+}
+
+TEST(regex_partial)
+{
+    ptc_pool_t *pool = ptc_pool_create(1024);
+    regex_partial_body(pool);
+    regex_notbol_notempty_body(pool);
+    ptc_pool_destroy(pool);
+}
+
 void
 suite_regex(void)
 {
@@ -223,4 +286,5 @@ suite_regex(void)
     RUN(regex_caseless);
     RUN(regex_named_groups);
     RUN(regex_match_limits);
+    RUN(regex_partial);
 }
