@@ -60,7 +60,8 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_http_location)                                                                         \
     X(suite_upstream)                                                                              \
     X(suite_balancer)                                                                              \
-    X(suite_proxy_protocol)
+    X(suite_proxy_protocol)                                                                        \
+    X(suite_access)
 
 #define DECLARE(s) void s(void) __attribute__((weak));
 SUITES(DECLARE)
