@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import NAME
+from conftest import NAME, _default_conf
 
 EVIL = "^/(a+)+$"                 # 2^n ways to fail on /aaa...ab
 EVIL_PATH = "/" + "a" * 30 + "b"  # far beyond the built-in match limit
@@ -133,3 +133,19 @@ def test_pcre_match_limit_applies_in_workers(ptc):
     assert high.get("/" + "a" * 30 + "b").body == b"prefix"
     assert high.wait_for(lambda: len(limit_lines(high)) == 1)
     assert "a" * 30 in limit_lines(high)[0]
+
+
+@pytest.mark.portico_only
+def test_reload_applies_new_limits_to_new_workers(ptc):
+    conf = ("server { listen 127.0.0.1:%PORT%;\n"
+            "  location ~ " + EVIL + " { return 200 \"regex\"; }\n"
+            "  location / { return 200 \"prefix\"; } }")
+    path = "/" + "a" * 15 + "b"
+    srv = ptc.start(conf)
+    assert srv.get(path).body == b"prefix"
+    assert limit_lines(srv) == []
+    old = srv.worker_pids()
+    srv.reload(raw=_default_conf(conf, "pcre_match_limit 1000;", "", 1))
+    assert srv.wait_for(lambda: srv.worker_pids() and not set(srv.worker_pids()) & set(old))
+    assert srv.get(path).body == b"prefix"
+    assert srv.wait_for(lambda: len(limit_lines(srv)) == 1)
