@@ -11,10 +11,12 @@ ptc_cidr_parse(const ptc_str_t *text, ptc_cidr_t *out, const char **err)
     *err = "invalid address or network";
     if (ptc_str_eq_c(text, "all")) {
         out->family = AF_UNSPEC;
+        *err = NULL;
         return PTC_OK;
     }
     if (ptc_str_eq_c(text, "unix:")) {
         out->family = AF_UNIX;
+        *err = NULL;
         return PTC_OK;
     }
     if (text->len == 0 || text->len >= sizeof(buf)) {
@@ -48,9 +50,13 @@ ptc_cidr_parse(const ptc_str_t *text, ptc_cidr_t *out, const char **err)
         *err = "invalid prefix length";
         return PTC_ERROR;
     }
+    *err = NULL;
     for (size_t i = 0; i < alen; i++) {
         int64_t b = bits - (int64_t)i * 8;
         out->mask[i] = b >= 8 ? 0xff : b <= 0 ? 0 : (u_char)(0xff << (8 - b));
+        if (out->addr[i] & (u_char)~out->mask[i]) {
+            *err = "low address bits are meaningless";
+        }
         out->addr[i] &= out->mask[i];
     }
     return PTC_OK;

@@ -19,7 +19,9 @@ typedef struct {
 
 /* Parse; PTC_OK, or PTC_ERROR with *err a static message. A host address
  * with bits set beyond the prefix ("10.1.2.3/8") is accepted with the
- * extra bits cleared, as nginx does (it warns). */
+ * extra bits cleared, as nginx does: then PTC_OK comes with *err set to
+ * "low address bits are meaningless" for the caller to warn about;
+ * otherwise *err is NULL on PTC_OK. */
 int ptc_cidr_parse(const ptc_str_t *text, ptc_cidr_t *out, const char **err);
 /* Does sa fall in the range? An IPv4-mapped IPv6 address matches IPv4
  * ranges. */

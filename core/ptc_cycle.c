@@ -17,6 +17,7 @@
 #include "core/ptc_cycle_int.h"
 #include "core/ptc_module.h"
 #include "core/ptc_pool.h"
+#include "core/ptc_regex.h"
 
 ptc_cycle_t *ptc_cycle;
 
@@ -26,12 +27,14 @@ static const char *core_set_workers(ptc_conf_t *cf, const ptc_directive_t *d, vo
 static const char *core_set_user(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_set_error_log(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_set_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static int core_init_worker(ptc_cycle_t *cycle);
 static void *events_create_conf(ptc_cycle_t *cycle);
 static const char *events_init_conf(ptc_cycle_t *cycle, void *conf);
 static const char *events_block(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *events_set_connections(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 static const ptc_conf_bounds_t core_rlimit_bounds = {1, 1 << 30};
+static const ptc_conf_bounds_t core_pcre_limit_bounds = {1, UINT32_MAX};
 
 static const ptc_directive_t core_directives[] = {
     {"daemon", PTC_CTX_MAIN, PTC_ARGS_FLAG, ptc_conf_set_flag, 0, offsetof(ptc_core_conf_t, daemon),
@@ -46,6 +49,11 @@ static const ptc_directive_t core_directives[] = {
     {"worker_shutdown_timeout", PTC_CTX_MAIN, PTC_ARGS_1, ptc_conf_set_msec, 0,
      offsetof(ptc_core_conf_t, shutdown_timeout), NULL},
     {"error_log", PTC_CTX_MAIN, PTC_ARGS_1MORE, core_set_error_log, 0, 0, NULL},
+    /* Portico additions: the bounds of one regex match */
+    {"pcre_match_limit", PTC_CTX_MAIN, PTC_ARGS_1, ptc_conf_set_num, 0,
+     offsetof(ptc_core_conf_t, pcre_match_limit), &core_pcre_limit_bounds},
+    {"pcre_depth_limit", PTC_CTX_MAIN, PTC_ARGS_1, ptc_conf_set_num, 0,
+     offsetof(ptc_core_conf_t, pcre_depth_limit), &core_pcre_limit_bounds},
     /* accepted for compatibility; Portico needs no setting for them */
     {"pcre_jit", PTC_CTX_MAIN, PTC_ARGS_FLAG, core_set_ignored, 0, 0, NULL},
     {"worker_cpu_affinity", PTC_CTX_MAIN, PTC_ARGS_1MORE, core_set_ignored, 0, 0, NULL},
@@ -62,6 +70,7 @@ ptc_module_t ptc_core_module = {
     .directives = core_directives,
     .create_conf = core_create_conf,
     .init_conf = core_init_conf,
+    .init_worker = core_init_worker,
 };
 
 static const ptc_conf_bounds_t events_conn_bounds = {2, 1 << 24};
@@ -98,6 +107,8 @@ core_create_conf(ptc_cycle_t *cycle)
     cc->worker_processes = PTC_CONF_UNSET;
     cc->rlimit_nofile = PTC_CONF_UNSET;
     cc->shutdown_timeout = PTC_CONF_UNSET_MSEC;
+    cc->pcre_match_limit = PTC_CONF_UNSET;
+    cc->pcre_depth_limit = PTC_CONF_UNSET;
     return cc;
 }
 
@@ -113,6 +124,8 @@ core_init_conf(ptc_cycle_t *cycle, void *conf)
         cc->worker_processes = n > 0 ? n : 1;
     }
     ptc_conf_merge_msec(cc->shutdown_timeout, PTC_CONF_UNSET_MSEC, 0);
+    ptc_conf_merge_value(cc->pcre_match_limit, PTC_CONF_UNSET, PTC_REGEX_MATCH_LIMIT);
+    ptc_conf_merge_value(cc->pcre_depth_limit, PTC_CONF_UNSET, PTC_REGEX_DEPTH_LIMIT);
     if (cc->pid.data == NULL) {
         ptc_str_set(&cc->pid, PTC_PID_PATH);
     }
@@ -131,6 +144,17 @@ core_init_conf(ptc_cycle_t *cycle, void *conf)
         }
     }
     return NULL;
+}
+
+/* Each worker (or the single process) takes this cycle's regex limits; the
+ * master never matches, so a failed reload cannot leak its values into
+ * the workers of the configuration still serving. */
+static int
+core_init_worker(ptc_cycle_t *cycle)
+{
+    ptc_core_conf_t *cc = ptc_cycle_core_conf(cycle);
+    ptc_regex_set_limits((uint32_t)cc->pcre_match_limit, (uint32_t)cc->pcre_depth_limit);
+    return PTC_OK;
 }
 
 static const char *

@@ -65,6 +65,8 @@ typedef struct {
     bool user_set;
     int64_t rlimit_nofile;
     ptc_msec_t shutdown_timeout;
+    int64_t pcre_match_limit; /* applied by each worker */
+    int64_t pcre_depth_limit;
     ptc_log_t *error_log;    /* main-level error_log chain, NULL: default */
     bool error_log_implicit; /* error_log is the default, made before any error_log line */
 } ptc_core_conf_t;

@@ -13,9 +13,19 @@ struct ptc_regex_s {
     ptc_str_t pattern;
 };
 
+/* Per-process match state, made on the first match (after fork). */
 static pcre2_match_data *regex_md;
 static pcre2_match_context *regex_mctx;
-static uint32_t regex_match_limit = 100000, regex_depth_limit = 10000;
+static pcre2_jit_stack *regex_jit_stack;
+static uint32_t regex_match_limit = PTC_REGEX_MATCH_LIMIT;
+static uint32_t regex_depth_limit = PTC_REGEX_DEPTH_LIMIT;
+static int regex_last_error; /* PCRE2 code of the last failed match */
+
+/* PCRE2's default JIT stack (32 KiB on the machine stack) runs out on a
+ * repeated group over a couple of KB ("(a|b)*c" on a 2000-byte URI); a
+ * private one that may grow to 1 MiB covers any header-sized subject. */
+#define REGEX_JIT_STACK_START (32 * 1024)
+#define REGEX_JIT_STACK_MAX   (1024 * 1024)
 
 static void
 regex_cleanup(void *data)
@@ -35,9 +45,10 @@ ptc_regex_compile(ptc_pool_t *pool, const ptc_str_t *pattern, unsigned flags, ch
     if (code == NULL) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(errcode, msg, sizeof(msg));
-        snprintf(err, errlen, "pcre2_compile() failed: %s in \"%.*s\" at \"%.*s\"", (char *)msg,
-                 PTC_STR_ARG(*pattern), (int)(pattern->len - ptc_min(erroff, pattern->len)),
-                 pattern->data + ptc_min(erroff, pattern->len));
+        size_t off = ptc_min(erroff, pattern->len);
+        snprintf(err, errlen, "pcre2_compile() failed: %s in \"%.*s\" at \"%.*s\" (offset %zu)",
+                 (char *)msg, PTC_STR_ARG(*pattern), (int)(pattern->len - off), pattern->data + off,
+                 off);
         return NULL;
     }
     /* JIT is an optimisation: a pattern it cannot handle still works. */
@@ -59,6 +70,12 @@ ptc_regex_compile(ptc_pool_t *pool, const ptc_str_t *pattern, unsigned flags, ch
     cln->handler = regex_cleanup;
     cln->data = re;
     return re;
+}
+
+const ptc_str_t *
+ptc_regex_pattern(const ptc_regex_t *re)
+{
+    return &re->pattern;
 }
 
 unsigned
@@ -98,6 +115,25 @@ ptc_regex_set_limits(uint32_t match_limit, uint32_t depth_limit)
     }
 }
 
+/* Create the match data, context and JIT stack of this process. */
+static int
+regex_init_match(void)
+{
+    /* One match block per process, large enough for any sane pattern. */
+    regex_md = pcre2_match_data_create(64, NULL);
+    regex_mctx = pcre2_match_context_create(NULL);
+    if (regex_md == NULL || regex_mctx == NULL) {
+        return PTC_ERROR;
+    }
+    regex_jit_stack = pcre2_jit_stack_create(REGEX_JIT_STACK_START, REGEX_JIT_STACK_MAX, NULL);
+    if (regex_jit_stack) {
+        pcre2_jit_stack_assign(regex_mctx, NULL, regex_jit_stack);
+    }
+    pcre2_set_match_limit(regex_mctx, regex_match_limit);
+    pcre2_set_depth_limit(regex_mctx, regex_depth_limit);
+    return PTC_OK;
+}
+
 int
 ptc_regex_exec(const ptc_regex_t *re, const u_char *subject, size_t len, int *ovector,
                size_t ovec_pairs)
@@ -133,15 +169,9 @@ int
 ptc_regex_exec_at(const ptc_regex_t *re, const u_char *subject, size_t len, size_t start,
                   unsigned opts, int *ovector, size_t ovec_pairs)
 {
-    if (regex_md == NULL) {
-        /* One match block per process, large enough for any sane pattern. */
-        regex_md = pcre2_match_data_create(64, NULL);
-        regex_mctx = pcre2_match_context_create(NULL);
-        if (regex_md == NULL || regex_mctx == NULL) {
-            return PTC_ERROR;
-        }
-        pcre2_set_match_limit(regex_mctx, regex_match_limit);
-        pcre2_set_depth_limit(regex_mctx, regex_depth_limit);
+    if (regex_mctx == NULL && regex_init_match() != PTC_OK) {
+        regex_last_error = PCRE2_ERROR_NOMEMORY;
+        return PTC_ERROR;
     }
     int rc = pcre2_match(re->code, subject ? subject : (const u_char *)"", len, start,
                          regex_exec_options(opts), regex_md, regex_mctx);
@@ -157,6 +187,7 @@ ptc_regex_exec_at(const ptc_regex_t *re, const u_char *subject, size_t len, size
         return PTC_AGAIN;
     }
     if (rc < 0) {
+        regex_last_error = rc;
         return PTC_ERROR;
     }
     if (rc == 0) {
@@ -168,4 +199,37 @@ ptc_regex_exec_at(const ptc_regex_t *re, const u_char *subject, size_t len, size
         ovector[2 * i + 1] = ov[2 * i + 1] == PCRE2_UNSET ? -1 : (int)ov[2 * i + 1];
     }
     return (int)n;
+}
+
+/* Copy at most `max` bytes of s into dst (room for 4 * max + 1), printable
+ * ASCII as is and anything else (quotes too) as \xHH, so a log line stays
+ * one line. */
+static void
+regex_escape(char *dst, const u_char *s, size_t len, size_t max)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < len && i < max; i++) {
+        u_char ch = s[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+            *dst++ = (char)ch;
+        } else {
+            *dst++ = '\\', *dst++ = 'x', *dst++ = hex[ch >> 4], *dst++ = hex[ch & 0xf];
+        }
+    }
+    *dst = '\0';
+}
+
+void
+ptc_regex_exec_error(const ptc_regex_t *re, const u_char *subject, size_t len, char *buf,
+                     size_t buflen)
+{
+    enum { MAX_SUBJECT = 256 };
+    PCRE2_UCHAR msg[128];
+    char subj[4 * MAX_SUBJECT + 1];
+    if (pcre2_get_error_message(regex_last_error, msg, sizeof(msg)) < 0) {
+        snprintf((char *)msg, sizeof(msg), "error %d", regex_last_error);
+    }
+    regex_escape(subj, subject ? subject : (const u_char *)"", len, MAX_SUBJECT);
+    snprintf(buf, buflen, "pcre2_match() failed: %s on \"%s%s\" using \"%.*s\"", (char *)msg, subj,
+             len > MAX_SUBJECT ? "..." : "", PTC_STR_ARG(re->pattern));
 }

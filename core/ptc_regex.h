@@ -13,8 +13,16 @@ typedef struct ptc_regex_s ptc_regex_t;
 #define PTC_REGEX_CASELESS 0x1
 #define PTC_REGEX_PARTIAL  0x2 /* also JIT-compile for partial matching (streams) */
 
+/* Built-in limits of one match (pcre_match_limit, pcre_depth_limit): a
+ * pattern that backtracks catastrophically gives up after about 0.3 ms with
+ * JIT instead of stalling the worker; ordinary patterns on URIs and headers
+ * stay far below them. */
+#define PTC_REGEX_MATCH_LIMIT 100000
+#define PTC_REGEX_DEPTH_LIMIT 10000
+
 /* Compile `pattern`; NULL on failure with "pcre2_compile() failed: MSG in
- * \"PATTERN\" at \"REST\"" in err. The regex lives in `pool` (a cleanup
+ * \"PATTERN\" at \"REST\" (offset N)" in err (REST: the pattern from where
+ * PCRE2 gave up; N: that offset). The regex lives in `pool` (a cleanup
  * frees the PCRE2 objects). */
 ptc_regex_t *ptc_regex_compile(ptc_pool_t *pool, const ptc_str_t *pattern, unsigned flags,
                                char *err, size_t errlen);
@@ -53,7 +61,19 @@ int ptc_regex_exec_at(const ptc_regex_t *re, const u_char *subject, size_t len, 
  * of text it already passed. */
 size_t ptc_regex_max_lookbehind(const ptc_regex_t *re);
 
-/* Limits applied to every match (set from config). */
+/* After ptc_regex_exec returned PTC_ERROR: write "pcre2_match() failed:
+ * MSG on \"SUBJECT\" using \"PATTERN\"" into buf (NUL-terminated; the subject
+ * cut at 256 bytes, bytes outside printable ASCII as \xHH). */
+void ptc_regex_exec_error(const ptc_regex_t *re, const u_char *subject, size_t len, char *buf,
+                          size_t buflen);
+
+/* The pattern as it was compiled. */
+const ptc_str_t *ptc_regex_pattern(const ptc_regex_t *re);
+
+/* Limits applied to every later match in this process (pcre_match_limit
+ * and pcre_depth_limit, set by each worker at start). The depth limit only
+ * binds patterns the JIT could not compile; JIT-compiled ones are bounded
+ * by the match limit and a 1 MiB JIT stack. */
 void ptc_regex_set_limits(uint32_t match_limit, uint32_t depth_limit);
 
 #endif

@@ -338,7 +338,8 @@ bool ptc_http_header_name_is(const ptc_str_t *header, const ptc_str_t *var_name)
 int ptc_http_regex_names_register(ptc_conf_t *cf, const void *regex);
 /* Match `regex` (a ptc_regex_t) against subject and, on a match, keep the
  * captures in r for $1..$9 and named groups. PTC_OK on match, PTC_DECLINED
- * on no match, PTC_ERROR when the match limit was hit (logged). The
+ * on no match, PTC_ERROR when a match limit was hit (logged at error level
+ * naming the pattern; callers treat it as no match). The
  * subject must stay alive as long as the captures are used (r->pool). */
 int ptc_http_regex_exec(ptc_http_request_t *r, const void *regex, const ptc_str_t *subject);
 

@@ -84,8 +84,8 @@ loc_find_regex(ptc_http_request_t *r, ptc_http_core_loc_conf_t *scope)
     }
     ptc_http_core_loc_conf_t **locs = scope->regex_locations->elts;
     for (size_t i = 0; i < scope->regex_locations->nelts; i++) {
-        int rc = ptc_http_regex_exec(r, locs[i]->regex, &r->uri);
-        if (rc == PTC_OK) {
+        /* PTC_ERROR (a match limit, logged) counts as no match */
+        if (ptc_http_regex_exec(r, locs[i]->regex, &r->uri) == PTC_OK) {
             return locs[i];
         }
     }

@@ -457,8 +457,9 @@ ptc_http_regex_exec(ptc_http_request_t *r, const void *regex, const ptc_str_t *s
         return PTC_DECLINED;
     }
     if (rc < 0) {
-        ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "regex match limit exceeded on \"%.*s\"",
-                      (int)ptc_min(subject->len, 256), subject->data);
+        char msg[2048];
+        ptc_regex_exec_error(regex, subject->data, subject->len, msg, sizeof(msg));
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "%s", msg);
         return PTC_ERROR;
     }
     for (unsigned i = (unsigned)rc; i < n; i++) {

@@ -282,8 +282,8 @@ map_variable_get(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t 
         subject.len--;
     }
     const map_value_t *val = ptc_map_table_find(&map->table, subject.data, subject.len);
-    if (val == NULL && map_regex_find(r, map, &subject, &val) == PTC_ERROR) {
-        return PTC_ERROR;
+    if (val == NULL) {
+        (void)map_regex_find(r, map, &subject, &val);
     }
     if (val == NULL) {
         val = map->default_value;
@@ -304,19 +304,16 @@ map_variable_get(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t 
 }
 
 /* First regex that matches, in file order; its captures stay in r for the
- * value. PTC_OK (*value set), PTC_DECLINED (none) or PTC_ERROR. */
+ * value. PTC_OK (*value set) or PTC_DECLINED (none). */
 static int
 map_regex_find(ptc_http_request_t *r, const map_ctx_t *map, const ptc_str_t *subject,
                const map_value_t **value)
 {
     const map_regex_t *re = map->regexes.elts;
     for (size_t i = 0; i < map->regexes.nelts; i++) {
-        int rc = ptc_http_regex_exec(r, re[i].regex, subject);
-        if (rc == PTC_DECLINED) {
+        /* PTC_ERROR (a match limit, logged) counts as no match */
+        if (ptc_http_regex_exec(r, re[i].regex, subject) != PTC_OK) {
             continue;
-        }
-        if (rc != PTC_OK) {
-            return PTC_ERROR;
         }
         *value = re[i].value;
         return PTC_OK;

@@ -64,7 +64,8 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_tls_hello)                                                                             \
     X(suite_limit)                                                                                 \
     X(suite_filter)                                                                                \
-    X(suite_sub)
+    X(suite_sub)                                                                                   \
+    X(suite_access)
 
 #define DECLARE(s) void s(void) __attribute__((weak));
 SUITES(DECLARE)

@@ -198,6 +198,22 @@ TEST(cidr_parse_and_match)
     for (size_t i = 0; i < ptc_nelems(bad); i++) {
         ASSERT_INT_EQ(ptc_cidr_parse(&bad[i], &c, &err), PTC_ERROR);
     }
+    /* host bits beyond the prefix: accepted, cleared, and noted */
+    ptc_str_t low[] = {ptc_string("10.0.0.1/8"), ptc_string("2001:db8::1/32"),
+                       ptc_string("192.0.2.129/25")};
+    for (size_t i = 0; i < ptc_nelems(low); i++) {
+        err = NULL;
+        ASSERT_INT_EQ(ptc_cidr_parse(&low[i], &c, &err), PTC_OK);
+        ASSERT_STR_EQ(err, "low address bits are meaningless");
+    }
+    ptc_str_t clean[] = {ptc_string("10.0.0.0/8"), ptc_string("192.0.2.128/25"),
+                         ptc_string("10.1.2.3"),   ptc_string("::/0"),
+                         ptc_string("all"),        ptc_string("unix:")};
+    for (size_t i = 0; i < ptc_nelems(clean); i++) {
+        err = "x";
+        ASSERT_INT_EQ(ptc_cidr_parse(&clean[i], &c, &err), PTC_OK);
+        ASSERT_NULL(err);
+    }
 }
 
 void

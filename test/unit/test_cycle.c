@@ -11,6 +11,7 @@
 
 #include "core/ptc_cycle.h"
 #include "core/ptc_module.h"
+#include "core/ptc_regex.h"
 #include "test/unit/unit.h"
 
 void suite_conf(void);
@@ -185,6 +186,14 @@ TEST(conf_bad_values)
     ASSERT_CONF_FAILS("worker_shutdown_timeout soon;\n",
                       "\"worker_shutdown_timeout\" directive invalid value", 1);
     ASSERT_CONF_FAILS("error_log logs/e.log loud;\n", "invalid log level \"loud\"", 1);
+    ASSERT_CONF_FAILS("pcre_match_limit 0;\n",
+                      "value must be between 1 and 4294967295 in \"pcre_match_limit\" directive",
+                      1);
+    ASSERT_CONF_FAILS("\npcre_depth_limit 4294967296;\n",
+                      "value must be between 1 and 4294967295 in \"pcre_depth_limit\" directive",
+                      2);
+    ASSERT_CONF_FAILS("pcre_match_limit many;\n", "\"pcre_match_limit\" directive invalid number",
+                      1);
     cyc_rmdir();
 }
 
@@ -297,6 +306,8 @@ TEST(conf_core_defaults)
     ASSERT_INT_EQ(cc->daemon, 1);
     ASSERT_INT_EQ(cc->master, 1);
     ASSERT_INT_EQ(cc->shutdown_timeout, 0);
+    ASSERT_INT_EQ(cc->pcre_match_limit, PTC_REGEX_MATCH_LIMIT);
+    ASSERT_INT_EQ(cc->pcre_depth_limit, PTC_REGEX_DEPTH_LIMIT);
     char want[192];
     snprintf(want, sizeof(want), "%slogs/portico.pid", cyc_prefix);
     ASSERT_STR_EQ(cc->pid_path, want);
@@ -321,7 +332,8 @@ TEST(conf_core_explicit)
     ASSERT_TRUE(cyc_setup());
     ptc_cycle_t *cycle = cyc_create("worker_processes 6;\ndaemon off;\nmaster_process off;\n"
                                     "pid run/x.pid;\nworker_shutdown_timeout 5s;\n"
-                                    "pcre_jit on;\nevents {\n worker_connections 2048;\n"
+                                    "pcre_jit on;\npcre_match_limit 5000;\npcre_depth_limit 300;\n"
+                                    "events {\n worker_connections 2048;\n"
                                     " multi_accept on;\n use epoll;\n}\n"
                                     "error_log logs/other.log warn;\n",
                                     NULL);
@@ -331,6 +343,8 @@ TEST(conf_core_explicit)
     ASSERT_INT_EQ(cc->daemon, 0);
     ASSERT_INT_EQ(cc->master, 0);
     ASSERT_INT_EQ(cc->shutdown_timeout, 5000);
+    ASSERT_INT_EQ(cc->pcre_match_limit, 5000);
+    ASSERT_INT_EQ(cc->pcre_depth_limit, 300);
     char want[192];
     snprintf(want, sizeof(want), "%srun/x.pid", cyc_prefix);
     ASSERT_STR_EQ(cc->pid_path, want);
@@ -364,8 +378,9 @@ TEST(conf_http_errors)
 {
     cyc_modules();
     ASSERT_TRUE(cyc_setup());
-    ASSERT_CONF_FAILS("http {\n server {\n  listen 127.0.0.1:1;\n  location ~ \"(\" { }\n }\n}\n",
-                      "pcre2_compile() failed: missing closing parenthesis in \"(\" at \"\"", 4);
+    ASSERT_CONF_FAILS(
+        "http {\n server {\n  listen 127.0.0.1:1;\n  location ~ \"(\" { }\n }\n}\n",
+        "pcre2_compile() failed: missing closing parenthesis in \"(\" at \"\" (offset 1)", 4);
     ASSERT_CONF_FAILS("http {\n server {\n  server_name a*b.com;\n }\n}\n",
                       "invalid server name or wildcard \"a*b.com\"", 3);
     ASSERT_CONF_FAILS("http {\n server {\n  server_name *.a*.com;\n }\n}\n",

@@ -31,18 +31,20 @@ static void
 regex_compile_errors_body(ptc_pool_t *pool)
 {
     ASSERT_NULL(re_compile(pool, "a(b", 0));
-    ASSERT_STR_EQ(re_err, "pcre2_compile() failed: missing closing parenthesis in \"a(b\" at \"\"");
+    ASSERT_STR_EQ(re_err, "pcre2_compile() failed: missing closing parenthesis in \"a(b\" at \"\" "
+                          "(offset 3)");
     ASSERT_NULL(re_compile(pool, "x[z-a]y", 0));
     ASSERT_STR_EQ(re_err, "pcre2_compile() failed: range out of order in character class in "
-                          "\"x[z-a]y\" at \"a]y\"");
+                          "\"x[z-a]y\" at \"a]y\" (offset 4)");
     ASSERT_NULL(re_compile(pool, "*abc", 0));
     ASSERT_STR_EQ(re_err, "pcre2_compile() failed: quantifier does not follow a repeatable item "
-                          "in \"*abc\" at \"*abc\"");
+                          "in \"*abc\" at \"*abc\" (offset 0)");
     /* the pattern need not be NUL-terminated */
     ptc_str_t p = {2, (u_char *)"a)bc"};
     ASSERT_NULL(ptc_regex_compile(pool, &p, 0, re_err, sizeof(re_err)));
     ASSERT_STR_EQ(re_err,
-                  "pcre2_compile() failed: unmatched closing parenthesis in \"a)\" at \")\"");
+                  "pcre2_compile() failed: unmatched closing parenthesis in \"a)\" at \")\" "
+                  "(offset 1)");
 }
 
 TEST(regex_compile_errors)
@@ -211,7 +213,64 @@ TEST(regex_match_limits)
 {
     ptc_pool_t *pool = ptc_pool_create(1024);
     regex_limits_body(pool);
-    ptc_regex_set_limits(100000, 10000);
+    ptc_regex_set_limits(PTC_REGEX_MATCH_LIMIT, PTC_REGEX_DEPTH_LIMIT);
+    ptc_pool_destroy(pool);
+}
+
+/* The built-in limits stop ^(a+)+$ on 30 'a' and a 'b' (2^30 paths) and
+ * the failure reads as a log line naming subject and pattern. */
+static void
+regex_exec_error_body(ptc_pool_t *pool)
+{
+    int ov[6];
+    char msg[512];
+    ptc_regex_t *re = re_compile(pool, "^(a+)+$", 0);
+    ASSERT_NOT_NULL(re);
+    ASSERT_STR_EQ((const char *)ptc_regex_pattern(re)->data, "^(a+)+$");
+    ASSERT_INT_EQ(re_exec(re, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", ov, 3), PTC_ERROR);
+    ptc_regex_exec_error(re, (const u_char *)"/a\"\n\\", 5, msg, sizeof(msg));
+    ASSERT_STR_EQ(msg, "pcre2_match() failed: match limit exceeded on \"/a\\x22\\x0a\\x5c\" "
+                       "using \"^(a+)+$\"");
+    /* a long subject is cut at 256 bytes */
+    char subject[400];
+    memset(subject, 'a', sizeof(subject));
+    ptc_regex_exec_error(re, (const u_char *)subject, sizeof(subject), msg, sizeof(msg));
+    ASSERT_INT_EQ(strlen(msg), strlen("pcre2_match() failed: match limit exceeded on \"\" using "
+                                      "\"^(a+)+$\"")
+                                   + 256 + 3);
+}
+
+TEST(regex_exec_error)
+{
+    ptc_pool_t *pool = ptc_pool_create(1024);
+    regex_exec_error_body(pool);
+    ptc_pool_destroy(pool);
+}
+
+/* A repeated group over a long subject needs more than PCRE2's default
+ * 32 KiB JIT stack. */
+static void
+regex_long_subject_body(ptc_pool_t *pool)
+{
+    enum { N = 16000 };
+    static char subject[N + 2];
+    int ov[4];
+    for (size_t i = 0; i < N; i++) {
+        subject[i] = i % 2 ? 'b' : 'a';
+    }
+    subject[N] = 'c';
+    subject[N + 1] = '\0';
+    ptc_regex_t *re = re_compile(pool, "(a|b)*c", 0);
+    ASSERT_NOT_NULL(re);
+    ASSERT_INT_EQ(re_exec(re, subject, ov, 2), 2);
+    ASSERT_INT_EQ(ov[0], 0);
+    ASSERT_INT_EQ(ov[1], N + 1);
+}
+
+TEST(regex_long_subject)
+{
+    ptc_pool_t *pool = ptc_pool_create(1024);
+    regex_long_subject_body(pool);
     ptc_pool_destroy(pool);
 }
 
@@ -287,4 +346,6 @@ suite_regex(void)
     RUN(regex_named_groups);
     RUN(regex_match_limits);
     RUN(regex_partial);
+    RUN(regex_exec_error);
+    RUN(regex_long_subject);
 }
