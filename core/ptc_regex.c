@@ -11,6 +11,7 @@ struct ptc_regex_s {
     pcre2_code *code;
     unsigned captures;
     ptc_str_t pattern;
+    void *data; /* ptc_regex_set_data() */
 };
 
 static pcre2_match_data *regex_md;
@@ -35,9 +36,14 @@ ptc_regex_compile(ptc_pool_t *pool, const ptc_str_t *pattern, unsigned flags, ch
     if (code == NULL) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(errcode, msg, sizeof(msg));
-        snprintf(err, errlen, "pcre2_compile() failed: %s in \"%.*s\" at \"%.*s\"", (char *)msg,
-                 PTC_STR_ARG(*pattern), (int)(pattern->len - ptc_min(erroff, pattern->len)),
-                 pattern->data + ptc_min(erroff, pattern->len));
+        size_t off = ptc_min(erroff, pattern->len);
+        int n = snprintf(err, errlen, "pcre2_compile() failed: %s in \"%.*s\"", (char *)msg,
+                         PTC_STR_ARG(*pattern));
+        /* as nginx: the rest of the pattern only when the error is not at its end */
+        if (off < pattern->len && n >= 0 && (size_t)n < errlen) {
+            snprintf(err + n, errlen - (size_t)n, " at \"%.*s\"", (int)(pattern->len - off),
+                     pattern->data + off);
+        }
         return NULL;
     }
     /* JIT is an optimisation: a pattern it cannot handle still works. */
@@ -51,6 +57,7 @@ ptc_regex_compile(ptc_pool_t *pool, const ptc_str_t *pattern, unsigned flags, ch
     }
     re->code = code;
     re->pattern = *pattern;
+    re->data = NULL;
     uint32_t n = 0;
     pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &n);
     re->captures = n;
@@ -83,6 +90,18 @@ ptc_regex_names(const ptc_regex_t *re, ptc_str_t *names, unsigned *indexes, size
         names[i].len = strlen((const char *)e + 2);
     }
     return count;
+}
+
+void
+ptc_regex_set_data(ptc_regex_t *re, void *data)
+{
+    re->data = data;
+}
+
+void *
+ptc_regex_data(const ptc_regex_t *re)
+{
+    return re->data;
 }
 
 void
