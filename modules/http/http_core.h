@@ -24,7 +24,8 @@ typedef struct {
     /* built at the end of the http block, installed by each worker */
     void *phase_engine; /* ptc_http_phase_handler_t[] (engine-private) */
     size_t phase_engine_n;
-    int find_config_index; /* where internal redirects re-enter the engine */
+    int server_rewrite_index; /* where internal redirects re-enter the engine */
+    int find_config_index;    /* where a changed URI searches its location again */
     ptc_http_header_filter_fn top_header_filter;
     ptc_http_body_filter_fn top_body_filter;
 } ptc_http_core_main_conf_t;
@@ -99,7 +100,9 @@ struct ptc_http_core_loc_conf_s {
     ptc_array_t *locations;       /* nested: ptc_http_core_loc_conf_t * (sorted at postconfig) */
     ptc_array_t *regex_locations; /* nested regex locations in file order */
     ptc_array_t *named;           /* server level only: @name locations */
+    ptc_array_t *if_blocks;       /* `if` blocks inside this location (merged under it) */
     ptc_http_core_loc_conf_t *parent;
+    bool noname; /* an `if` block: never searched, entered by its condition */
     bool internal;
     bool auto_redirect; /* "/a" is redirected to this "/a/" location (proxy_pass) */
 
