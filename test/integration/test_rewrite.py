@@ -247,6 +247,16 @@ def test_set_variable_everywhere(ptc, backends):
     assert text(srv, "/m") == (200, "m-hello")
 
 
+@pytest.mark.parametrize("map_first", [True, False])
+def test_set_assigns_a_map_variable(ptc, map_first):
+    srv_block = """server { listen 127.0.0.1:%PORT%;
+        location /m { if ($arg_o) { set $mapped "over"; } return 200 "$mapped"; } }"""
+    map_block = "map $uri $mapped { default m-def; }"
+    srv = ptc.start("\n".join([map_block, srv_block] if map_first else [srv_block, map_block]))
+    assert text(srv, "/m") == (200, "m-def")
+    assert text(srv, "/m?o=1") == (200, "over")
+
+
 def test_set_args(ptc, backends):
     b = backends.new()
     srv = start(ptc, """
