@@ -155,7 +155,8 @@ int ptc_http_find_location(ptc_http_request_t *r);
 void ptc_http_set_content_type(ptc_http_request_t *r);
 /* Map r->uri to a filesystem path under root/alias; `reserve` extra bytes
  * are allocated after it (for index names). Returns a NUL-terminated path
- * in *path (len excludes the NUL). PTC_OK or PTC_ERROR. */
+ * in *path (len excludes the NUL). PTC_OK or PTC_ERROR (also, logged, for a
+ * prefix alias after `rewrite ... break`, as nginx refuses it). */
 int ptc_http_map_uri_to_path(ptc_http_request_t *r, ptc_str_t *path, size_t reserve);
 /* Build an absolute Location for a redirect to `uri` following
  * absolute_redirect/port_in_redirect/server_name_in_redirect. */

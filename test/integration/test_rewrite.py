@@ -87,6 +87,16 @@ def test_absolute_replacement_redirects(ptc):
     assert (r.status, r.header("Location")) == (302, "https://example.com/z")
 
 
+def test_alias_refuses_a_uri_rewritten_with_break(ptc):
+    srv = start(ptc, """
+        location /al/ { alias html/; rewrite ^/al/(.*)$ /al/$1 break; }
+        location /ok/ { alias html/; }""", files={"html/f.txt": "file\n"})
+    srv.allow_log_errors()  # nginx logs this at [alert]; Portico at [error]
+    assert srv.get("/al/f.txt").status == 500
+    assert log_has(srv, '"alias" cannot be used in location "/al/" where URI was rewritten')
+    assert text(srv, "/ok/f.txt") == (200, "file\n")
+
+
 def test_internal_location_accepts_rewritten_requests(ptc):
     srv = start(ptc, """
         location /i { internal; return 200 "internal"; }
