@@ -308,6 +308,7 @@ ptc_http_named_location(ptc_http_request_t *r, const ptc_str_t *name)
                     return;
                 }
                 r->internal = 1;
+                r->uri_changed = 0; /* an earlier rewrite does not move it elsewhere */
                 r->loc_conf = named[i]->loc_conf;
                 size_t n = ptc_http_modules_n();
                 memset(r->ctx, 0, n * sizeof(void *));

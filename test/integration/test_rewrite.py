@@ -87,6 +87,16 @@ def test_absolute_replacement_redirects(ptc):
     assert (r.status, r.header("Location")) == (302, "https://example.com/z")
 
 
+def test_named_location_is_not_left_for_an_earlier_rewrite(ptc):
+    srv = start(ptc, """
+        location /a { error_page 404 = @n; rewrite ^ /b; return 404; }
+        location /b { return 200 "b"; }
+        location @n { add_header X-Named 1; }""")
+    r = srv.get("/a")
+    assert (r.status, r.header("X-Named")) == (404, None)
+    assert log_has(srv, 'html/b" failed')
+
+
 def test_alias_refuses_a_uri_rewritten_with_break(ptc):
     srv = start(ptc, """
         location /al/ { alias html/; rewrite ^/al/(.*)$ /al/$1 break; }
