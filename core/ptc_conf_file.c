@@ -203,7 +203,9 @@ conf_word_set(conf_parser_t *ps, conf_lexer_t *lx, const u_char *raw, size_t n)
     return CONF_TOK_WORD;
 }
 
-/* A quoted string must be followed by whitespace, `;`, `{`, `}` or EOF. */
+/* A quoted string must be followed by whitespace, `;`, `{`, `}`, EOF, or a
+ * `)`, which then starts the next word: `if ($a = "b")` ends its condition
+ * with a quoted string, as nginx allows. */
 static conf_tok_t
 conf_lex_quoted(conf_parser_t *ps, conf_lexer_t *lx)
 {
@@ -214,8 +216,8 @@ conf_lex_quoted(conf_parser_t *ps, conf_lexer_t *lx)
         return CONF_TOK_ERROR;
     }
     lx->p = q + 1;
-    if (lx->p < lx->end && !conf_is_space(*lx->p) && *lx->p != ';' && *lx->p != '{'
-        && *lx->p != '}') {
+    if (lx->p < lx->end && !conf_is_space(*lx->p) && *lx->p != ';' && *lx->p != '{' && *lx->p != '}'
+        && *lx->p != ')') {
         conf_fail(ps, lx->file, lx->line, "unexpected \"%c\"", *lx->p);
         return CONF_TOK_ERROR;
     }

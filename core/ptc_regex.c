@@ -11,6 +11,7 @@ struct ptc_regex_s {
     pcre2_code *code;
     unsigned captures;
     ptc_str_t pattern;
+    void *data; /* ptc_regex_set_data() */
 };
 
 /* Per-process match state, made on the first match (after fork). */
@@ -46,9 +47,17 @@ ptc_regex_compile(ptc_pool_t *pool, const ptc_str_t *pattern, unsigned flags, ch
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(errcode, msg, sizeof(msg));
         size_t off = ptc_min(erroff, pattern->len);
-        snprintf(err, errlen, "pcre2_compile() failed: %s in \"%.*s\" at \"%.*s\" (offset %zu)",
-                 (char *)msg, PTC_STR_ARG(*pattern), (int)(pattern->len - off), pattern->data + off,
-                 off);
+        int n = snprintf(err, errlen, "pcre2_compile() failed: %s in \"%.*s\"", (char *)msg,
+                         PTC_STR_ARG(*pattern));
+        /* as nginx: the rest of the pattern only when the error is not at
+         * its end; then the offset, which nginx does not give */
+        if (off < pattern->len && n >= 0 && (size_t)n < errlen) {
+            n += snprintf(err + n, errlen - (size_t)n, " at \"%.*s\"", (int)(pattern->len - off),
+                          pattern->data + off);
+        }
+        if (n >= 0 && (size_t)n < errlen) {
+            snprintf(err + n, errlen - (size_t)n, " (offset %zu)", off);
+        }
         return NULL;
     }
     /* JIT is an optimisation: a pattern it cannot handle still works. */
@@ -64,6 +73,7 @@ ptc_regex_compile(ptc_pool_t *pool, const ptc_str_t *pattern, unsigned flags, ch
     }
     re->code = code;
     re->pattern = *pattern;
+    re->data = NULL;
     uint32_t n = 0;
     pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &n);
     re->captures = n;
@@ -102,6 +112,18 @@ ptc_regex_names(const ptc_regex_t *re, ptc_str_t *names, unsigned *indexes, size
         names[i].len = strlen((const char *)e + 2);
     }
     return count;
+}
+
+void
+ptc_regex_set_data(ptc_regex_t *re, void *data)
+{
+    re->data = data;
+}
+
+void *
+ptc_regex_data(const ptc_regex_t *re)
+{
+    return re->data;
 }
 
 void

@@ -33,6 +33,12 @@ unsigned ptc_regex_captures(const ptc_regex_t *re);
  * to max entries. */
 size_t ptc_regex_names(const ptc_regex_t *re, ptc_str_t *names, unsigned *indexes, size_t max);
 
+/* One pointer of caller data kept with a compiled regex (the HTTP engine
+ * hangs the variables of its named groups there). NULL until set; the
+ * caller owns what it points to. */
+void ptc_regex_set_data(ptc_regex_t *re, void *data);
+void *ptc_regex_data(const ptc_regex_t *re);
+
 /* Match subject. On a match returns the number of pairs stored in ovector
  * (>= 1; ovector[2*i], ovector[2*i+1] are offsets of group i, or -1 for an
  * unset group), at most ovec_pairs. PTC_DECLINED for no match; PTC_ERROR

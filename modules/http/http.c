@@ -32,7 +32,8 @@ ptc_module_t ptc_http_module = {
 
 ptc_http_phase_handler_t *ptc_http_phase_engine;
 size_t ptc_http_phase_engine_n;
-static int http_find_config_at; /* this worker's copy, from its cycle */
+static int http_find_config_at; /* this worker's copies, from its cycle */
+static int http_server_rewrite_at;
 static ptc_http_core_main_conf_t *http_worker_cmcf;
 
 typedef struct {
@@ -73,6 +74,7 @@ http_init_worker(ptc_cycle_t *cycle)
     ptc_http_phase_engine = cmcf->phase_engine;
     ptc_http_phase_engine_n = cmcf->phase_engine_n;
     http_find_config_at = cmcf->find_config_index;
+    http_server_rewrite_at = cmcf->server_rewrite_index;
     ptc_http_top_header_filter = cmcf->top_header_filter;
     ptc_http_top_body_filter = cmcf->top_body_filter;
     return PTC_OK;
@@ -174,34 +176,48 @@ http_block(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 
 /* ---- merging ---- */
 
+/* Merge one location's confs under its parent's. While a module merges,
+ * cf->ctx is the location's own context, so it can read the location's
+ * other confs (e.g. whether it is an `if` block). */
 static int
-http_merge_locs(ptc_conf_t *cf, void **parent, ptc_http_core_loc_conf_t *clcf)
+http_merge_loc(ptc_conf_t *cf, ptc_conf_ctx_t *sctx, void **parent, ptc_http_core_loc_conf_t *loc)
 {
-    ptc_array_t *lists[3] = {clcf->locations, clcf->regex_locations, clcf->named};
-    for (int k = 0; k < 3; k++) {
+    ptc_conf_ctx_t lctx = {sctx->main_conf, sctx->srv_conf, loc->loc_conf};
+    void *saved = cf->ctx;
+    int rc = PTC_OK;
+    cf->ctx = &lctx;
+    for (size_t i = 0; ptc_modules[i]; i++) {
+        ptc_module_t *m = ptc_modules[i];
+        if (m->type != PTC_MODULE_HTTP || m->merge_loc == NULL) {
+            continue;
+        }
+        cf->node = NULL;
+        const char *rv = m->merge_loc(cf, parent[m->ctx_index], loc->loc_conf[m->ctx_index]);
+        if (rv) {
+            if (rv != PTC_CONF_ERROR) {
+                snprintf(cf->errbuf, cf->errlen, "%s in %s:%u", rv, loc->file, loc->line);
+                cf->failed = true;
+            }
+            rc = PTC_ERROR;
+            break;
+        }
+    }
+    cf->ctx = saved;
+    return rc;
+}
+
+static int
+http_merge_locs(ptc_conf_t *cf, ptc_conf_ctx_t *sctx, void **parent, ptc_http_core_loc_conf_t *clcf)
+{
+    ptc_array_t *lists[4] = {clcf->locations, clcf->regex_locations, clcf->named, clcf->if_blocks};
+    for (int k = 0; k < 4; k++) {
         if (lists[k] == NULL) {
             continue;
         }
         ptc_http_core_loc_conf_t **locs = lists[k]->elts;
         for (size_t j = 0; j < lists[k]->nelts; j++) {
-            for (size_t i = 0; ptc_modules[i]; i++) {
-                ptc_module_t *m = ptc_modules[i];
-                if (m->type != PTC_MODULE_HTTP || m->merge_loc == NULL) {
-                    continue;
-                }
-                cf->node = NULL;
-                const char *rv =
-                    m->merge_loc(cf, parent[m->ctx_index], locs[j]->loc_conf[m->ctx_index]);
-                if (rv) {
-                    if (rv != PTC_CONF_ERROR) {
-                        snprintf(cf->errbuf, cf->errlen, "%s in %s:%u", rv, locs[j]->file,
-                                 locs[j]->line);
-                        cf->failed = true;
-                    }
-                    return PTC_ERROR;
-                }
-            }
-            if (http_merge_locs(cf, locs[j]->loc_conf, locs[j]) != PTC_OK) {
+            if (http_merge_loc(cf, sctx, parent, locs[j]) != PTC_OK
+                || http_merge_locs(cf, sctx, locs[j]->loc_conf, locs[j]) != PTC_OK) {
                 return PTC_ERROR;
             }
         }
@@ -247,7 +263,7 @@ ptc_http_merge_servers(ptc_conf_t *cf, ptc_conf_ctx_t *http)
             }
         }
         ptc_http_core_loc_conf_t *clcf = sctx->loc_conf[ptc_http_core_module.ctx_index];
-        if (http_merge_locs(cf, sctx->loc_conf, clcf) != PTC_OK
+        if (http_merge_locs(cf, sctx, sctx->loc_conf, clcf) != PTC_OK
             || ptc_http_init_locations(cf, clcf) != PTC_OK) {
             return PTC_ERROR;
         }
@@ -276,6 +292,12 @@ ptc_http_find_config_index(void)
 }
 
 int
+ptc_http_server_rewrite_index(void)
+{
+    return http_server_rewrite_at;
+}
+
+int
 ptc_http_init_phases(ptc_conf_t *cf, ptc_http_core_main_conf_t *cmcf)
 {
     size_t n = 2; /* the engine's content pair */
@@ -291,8 +313,14 @@ ptc_http_init_phases(ptc_conf_t *cf, ptc_http_core_main_conf_t *cmcf)
         size_t count = cmcf->phases[p].nelts + (p == PTC_HTTP_CONTENT_PHASE ? 2 : 0);
         int next = (int)(k + count);
         ptc_http_phase_fn *fns = cmcf->phases[p].elts;
+        if (p == PTC_HTTP_SERVER_REWRITE_PHASE) {
+            cmcf->server_rewrite_index = (int)k;
+        }
         if (p == PTC_HTTP_FIND_CONFIG_PHASE) {
             cmcf->find_config_index = (int)k;
+        }
+        if (p == PTC_HTTP_POST_REWRITE_PHASE) {
+            next = cmcf->find_config_index; /* PTC_OK there: the URI changed, search again */
         }
         if (p == PTC_HTTP_CONTENT_PHASE) {
             ph[k++] = (ptc_http_phase_handler_t){ptc_http_content_first, p, next};

@@ -144,8 +144,11 @@ struct ptc_http_request_s {
     unsigned logged : 1;
     unsigned chunked_out : 1; /* response body uses chunked coding */
     unsigned allow_ranges : 1;
-    unsigned valid_location : 1;
-    unsigned close_after : 1; /* framing in doubt: close after the response */
+    unsigned valid_location : 1;       /* r->uri still starts with the location's name (not
+                                          after `rewrite ... break`) */
+    unsigned uri_changed : 1;          /* a rewrite changed the URI: search the location again */
+    unsigned unparsed_uri_changed : 1; /* uri or args no longer match unparsed_uri */
+    unsigned close_after : 1;          /* framing in doubt: close after the response */
     /* outcome of limit_req / limit_conn (0: not applied yet); kept across
      * internal redirects, so a request is limited once */
     unsigned limit_req_status : 3;
@@ -170,7 +173,8 @@ enum {
  * done, go to the next phase), PTC_DONE (the request was finalized or is
  * suspended; stop running phases) or PTC_AGAIN (same as DONE: the handler
  * will resume the request itself with ptc_http_run_phases). Statuses are
- * sent with ptc_http_finalize_status(). */
+ * sent with ptc_http_finalize_status(). In the POST_REWRITE phase PTC_OK
+ * goes back to the location search instead (the URI was rewritten). */
 typedef int (*ptc_http_phase_fn)(ptc_http_request_t *r);
 
 /* Register a handler for a phase (in postconfig). */
@@ -295,6 +299,7 @@ typedef int (*ptc_http_variable_get_fn)(ptc_http_request_t *r, ptc_http_variable
 #define PTC_HTTP_VAR_PREFIX      0x1 /* name is a prefix: "http_", "arg_" */
 #define PTC_HTTP_VAR_NOCACHEABLE 0x2 /* re-evaluated on every use */
 #define PTC_HTTP_VAR_CHANGEABLE  0x4 /* `set` may assign it */
+#define PTC_HTTP_VAR_WEAK        0x8 /* declare only: an existing getter is kept (`set`) */
 
 typedef struct {
     const char *name;
@@ -305,7 +310,10 @@ typedef struct {
 
 /* Register variables (at preconfig/config time). A NULL name ends defs. */
 int ptc_http_add_variables(ptc_conf_t *cf, const ptc_http_variable_def_t *defs);
-/* Register one variable; returns its index or -1 (reported). */
+/* Register one variable; returns its index or -1 (reported). A name that
+ * is already registered is "the duplicate" error unless the existing one is
+ * PTC_HTTP_VAR_CHANGEABLE; then a WEAK registration keeps its getter and
+ * any other replaces it. */
 int ptc_http_add_variable(ptc_conf_t *cf, const ptc_str_t *name, ptc_http_variable_get_fn get,
                           uintptr_t data, unsigned flags);
 /* Index for a variable name used in config ("host", "http_x_y"), resolving
@@ -317,6 +325,18 @@ int ptc_http_variable_index(ptc_conf_t *cf, const ptc_str_t *name);
 ptc_http_variable_value_t *ptc_http_variable_get(ptc_http_request_t *r, int index);
 /* Value by name at runtime (prefix variables resolved); not_found when unknown. */
 ptc_http_variable_value_t *ptc_http_variable_by_name(ptc_http_request_t *r, const ptc_str_t *name);
+
+/* Setter of a variable backed by request state ($args): `set` calls it
+ * instead of storing the value. The value lives in r->pool. */
+typedef void (*ptc_http_variable_set_fn)(ptc_http_request_t *r, const ptc_str_t *value,
+                                         uintptr_t data);
+/* Give the registered variable `name` a setter (config time). PTC_OK, or
+ * PTC_ERROR when no such variable is registered. */
+int ptc_http_variable_set_handler(ptc_conf_t *cf, const char *name, ptc_http_variable_set_fn fn);
+/* Assign `value` (kept, not copied: it must live in r->pool) to variable
+ * `index` for this request: through its setter when it has one, else later
+ * reads return the value until the request ends or is redirected. */
+void ptc_http_variable_set(ptc_http_request_t *r, int index, const ptc_str_t *value);
 
 /* A string with variables ("$host:$server_port", "${a}b", "$1"),
  * compiled once at config time. */
@@ -333,14 +353,15 @@ bool ptc_http_complex_value_is_literal(const ptc_http_complex_value_t *cv, ptc_s
  * insensitive, '_' in the variable standing for '-')? */
 bool ptc_http_header_name_is(const ptc_str_t *header, const ptc_str_t *var_name);
 
-/* Register the named groups of a regex compiled for HTTP use as variables
- * ($name reads the group of the last match). Call at config time. */
-int ptc_http_regex_names_register(ptc_conf_t *cf, const void *regex);
+/* Register the named groups of a regex (a ptc_regex_t) compiled for HTTP
+ * use as variables. Call at config time, once per regex. */
+int ptc_http_regex_names_register(ptc_conf_t *cf, void *regex);
 /* Match `regex` (a ptc_regex_t) against subject and, on a match, keep the
- * captures in r for $1..$9 and named groups. PTC_OK on match, PTC_DECLINED
- * on no match, PTC_ERROR when a match limit was hit (logged at error level
- * naming the pattern; callers treat it as no match). The
- * subject must stay alive as long as the captures are used (r->pool). */
+ * captures in r for $1..$9 (until the next match) and store its named
+ * groups in their variables ($name keeps the value of the last regex that
+ * had that group, as in nginx). PTC_OK on match, PTC_DECLINED on no match,
+ * PTC_ERROR when the match limit was hit (logged). The subject must stay
+ * alive as long as the captures are used (r->pool). */
 int ptc_http_regex_exec(ptc_http_request_t *r, const void *regex, const ptc_str_t *subject);
 
 /* The engine module descriptors */

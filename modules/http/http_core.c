@@ -330,6 +330,10 @@ core_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     if (conf->error_log == NULL) {
         conf->error_log = ptc_cycle_main_log(cf);
     }
+    if (conf->noname && conf->handler == NULL) {
+        /* an `if` block without its own content handler serves as its location does */
+        conf->handler = prev->handler;
+    }
     return NULL;
 }
 
@@ -616,15 +620,16 @@ core_location_link(ptc_conf_t *cf, ptc_http_core_loc_conf_t *parent, ptc_http_co
     return PTC_OK;
 }
 
-static const char *
-core_location(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+/* A context for a block nested in the current one: the same main and
+ * server confs, and a fresh loc conf of every module. NULL on failure. */
+static ptc_conf_ctx_t *
+core_create_loc_ctx(ptc_conf_t *cf)
 {
     ptc_conf_ctx_t *pctx = cf->ctx;
-    ptc_http_core_loc_conf_t *parent = pctx->loc_conf[ptc_http_core_module.ctx_index];
     ptc_conf_ctx_t *ctx = ptc_pcalloc(cf->pool, sizeof(*ctx));
     size_t n = ptc_modules_count(PTC_MODULE_HTTP);
     if (ctx == NULL || (ctx->loc_conf = ptc_pcalloc(cf->pool, n * sizeof(void *))) == NULL) {
-        return "out of memory";
+        return NULL;
     }
     ctx->main_conf = pctx->main_conf;
     ctx->srv_conf = pctx->srv_conf;
@@ -632,13 +637,54 @@ core_location(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
         ptc_module_t *m = ptc_modules[i];
         if (m->type == PTC_MODULE_HTTP && m->create_loc
             && !(ctx->loc_conf[m->ctx_index] = m->create_loc(cf))) {
-            return "out of memory";
+            return NULL;
         }
     }
     ptc_http_core_loc_conf_t *clcf = ctx->loc_conf[ptc_http_core_module.ctx_index];
     clcf->loc_conf = ctx->loc_conf;
     clcf->file = cf->node->file;
     clcf->line = cf->node->line;
+    return ctx;
+}
+
+ptc_conf_ctx_t *
+ptc_http_core_if_block(ptc_conf_t *cf)
+{
+    ptc_conf_ctx_t *pctx = cf->ctx;
+    ptc_http_core_loc_conf_t *parent = pctx->loc_conf[ptc_http_core_module.ctx_index];
+    ptc_conf_ctx_t *ctx = core_create_loc_ctx(cf);
+    if (ctx == NULL) {
+        return NULL;
+    }
+    ptc_http_core_loc_conf_t *clcf = ctx->loc_conf[ptc_http_core_module.ctx_index];
+    clcf->noname = true;
+    clcf->name = parent->name;
+    clcf->type = parent->type;
+    clcf->parent = parent;
+    if (cf->ctx_type != PTC_CTX_LOCATION) {
+        return ctx; /* server level: only its rewrite directives count, as in nginx */
+    }
+    if (parent->if_blocks == NULL) {
+        parent->if_blocks = ptc_array_create(cf->pool, 2, sizeof(ptc_http_core_loc_conf_t *));
+    }
+    ptc_http_core_loc_conf_t **slot = parent->if_blocks ? ptc_array_push(parent->if_blocks) : NULL;
+    if (slot == NULL) {
+        return NULL;
+    }
+    *slot = clcf;
+    return ctx;
+}
+
+static const char *
+core_location(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    ptc_conf_ctx_t *pctx = cf->ctx;
+    ptc_http_core_loc_conf_t *parent = pctx->loc_conf[ptc_http_core_module.ctx_index];
+    ptc_conf_ctx_t *ctx = core_create_loc_ctx(cf);
+    if (ctx == NULL) {
+        return "out of memory";
+    }
+    ptc_http_core_loc_conf_t *clcf = ctx->loc_conf[ptc_http_core_module.ctx_index];
     const char *rv = core_location_kind(cf, clcf);
     if (rv) {
         return rv;

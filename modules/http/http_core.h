@@ -24,7 +24,8 @@ typedef struct {
     /* built at the end of the http block, installed by each worker */
     void *phase_engine; /* ptc_http_phase_handler_t[] (engine-private) */
     size_t phase_engine_n;
-    int find_config_index; /* where internal redirects re-enter the engine */
+    int server_rewrite_index; /* where internal redirects re-enter the engine */
+    int find_config_index;    /* where a changed URI searches its location again */
     ptc_http_header_filter_fn top_header_filter;
     ptc_http_body_filter_fn top_body_filter;
     ptc_array_t *transform_tests; /* ptc_http_transform_test_fn; NULL when none */
@@ -100,7 +101,9 @@ struct ptc_http_core_loc_conf_s {
     ptc_array_t *locations;       /* nested: ptc_http_core_loc_conf_t * (sorted at postconfig) */
     ptc_array_t *regex_locations; /* nested regex locations in file order */
     ptc_array_t *named;           /* server level only: @name locations */
+    ptc_array_t *if_blocks;       /* `if` blocks inside this location (merged under it) */
     ptc_http_core_loc_conf_t *parent;
+    bool noname; /* an `if` block: never searched, entered by its condition */
     bool internal;
     bool auto_redirect; /* "/a" is redirected to this "/a/" location (proxy_pass) */
 
@@ -153,7 +156,8 @@ int ptc_http_find_location(ptc_http_request_t *r);
 void ptc_http_set_content_type(ptc_http_request_t *r);
 /* Map r->uri to a filesystem path under root/alias; `reserve` extra bytes
  * are allocated after it (for index names). Returns a NUL-terminated path
- * in *path (len excludes the NUL). PTC_OK or PTC_ERROR. */
+ * in *path (len excludes the NUL). PTC_OK or PTC_ERROR (also, logged, for a
+ * prefix alias after `rewrite ... break`, as nginx refuses it). */
 int ptc_http_map_uri_to_path(ptc_http_request_t *r, ptc_str_t *path, size_t reserve);
 /* Build an absolute Location for a redirect to `uri` following
  * absolute_redirect/port_in_redirect/server_name_in_redirect. */

@@ -62,6 +62,14 @@ void ptc_http_close_request(ptc_http_request_t *r, bool error);
 void ptc_http_request_done(ptc_http_request_t *r);
 void ptc_http_block_reading(ptc_http_request_t *r);
 
+/* http_core.c */
+/* The confs of an `if` block in the current server or location block: an
+ * anonymous location named as the enclosing one (core_merge_loc gives it
+ * that location's content handler when it has none). At location level it
+ * is merged under the location like a nested one; at server level it is not
+ * used beyond its rewrite directives. NULL on failure. */
+ptc_conf_ctx_t *ptc_http_core_if_block(ptc_conf_t *cf);
+
 /* http_location.c */
 ptc_http_core_srv_conf_t *ptc_http_find_server(ptc_http_addr_conf_t *ac, const ptc_str_t *host,
                                                ptc_http_request_t *r);
@@ -73,6 +81,8 @@ extern ptc_http_phase_fn ptc_http_content_last;
 int ptc_http_engine_phases(ptc_conf_t *cf);
 /* index of the find-config handler in the engine table */
 int ptc_http_find_config_index(void);
+/* index of the first server-rewrite handler (internal redirects start there) */
+int ptc_http_server_rewrite_index(void);
 
 /* http_variables.c */
 size_t ptc_http_variables_count(void);

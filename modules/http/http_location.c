@@ -230,6 +230,14 @@ ptc_http_map_uri_to_path(ptc_http_request_t *r, ptc_str_t *path, size_t reserve)
         return PTC_ERROR;
     }
     ptc_str_t uri = r->uri;
+    if (clcf->alias && clcf->type != PTC_HTTP_LOC_REGEX && !r->valid_location) {
+        /* after `rewrite ... break` the URI need not start with the location */
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0,
+                      "\"alias\" cannot be used in location \"" PTC_STR_FMT
+                      "\" where URI was rewritten",
+                      PTC_STR_ARG(clcf->name));
+        return PTC_ERROR;
+    }
     if (clcf->alias && clcf->type != PTC_HTTP_LOC_REGEX) {
         /* alias replaces the location prefix */
         size_t skip = ptc_min(clcf->name.len, uri.len);

@@ -31,6 +31,8 @@ static int
 http_find_config_phase(ptc_http_request_t *r)
 {
     r->content_handler = NULL;
+    r->uri_changed = 0;
+    r->valid_location = 1;
     if (ptc_http_find_location(r) == PTC_DONE) {
         ptc_str_t uri;
         if (ptc_psprintf(r->pool, &uri, PTC_STR_FMT "/%s" PTC_STR_FMT, PTC_STR_ARG(r->uri),
@@ -276,7 +278,8 @@ http_restart(ptc_http_request_t *r)
     memset(r->ctx, 0, n * sizeof(void *));
     ptc_conf_ctx_t *sctx = ptc_http_core_srv(r)->ctx;
     r->loc_conf = sctx->loc_conf;
-    r->phase_handler = ptc_http_find_config_index();
+    /* the server's rewrites see the new URI too, as in nginx */
+    r->phase_handler = ptc_http_server_rewrite_index();
     ptc_http_run_phases(r);
 }
 
@@ -305,6 +308,7 @@ ptc_http_named_location(ptc_http_request_t *r, const ptc_str_t *name)
                     return;
                 }
                 r->internal = 1;
+                r->uri_changed = 0; /* an earlier rewrite does not move it elsewhere */
                 r->loc_conf = named[i]->loc_conf;
                 size_t n = ptc_http_modules_n();
                 memset(r->ctx, 0, n * sizeof(void *));

@@ -16,9 +16,21 @@ typedef struct {
     ptc_http_variable_get_fn get;
     uintptr_t data;
     unsigned flags;
-    const char *file; /* where an unresolved reference was made */
+    ptc_http_variable_set_fn set; /* NULL: `set` stores the value in the request */
+    const char *file;             /* where an unresolved reference was made */
     unsigned line;
 } http_var_t;
+
+/* The variables of a regex's named groups, hung on the regex. */
+typedef struct {
+    unsigned group;
+    int index;
+} http_regex_var_t;
+
+typedef struct {
+    size_t n;
+    http_regex_var_t vars[];
+} http_regex_vars_t;
 
 typedef enum { CV_LITERAL, CV_VAR, CV_CAPTURE } cv_kind_t;
 
@@ -81,11 +93,15 @@ ptc_http_add_variable(ptc_conf_t *cf, const ptc_str_t *name, ptc_http_variable_g
         ptc_conf_error(cf, "the duplicate \"" PTC_STR_FMT "\" variable", PTC_STR_ARG(*name));
         return -1;
     }
+    if (v && v->get && (flags & PTC_HTTP_VAR_WEAK)) {
+        return (int)idx;
+    }
     if (v == NULL) {
         v = ptc_array_push(list);
         if (v == NULL) {
             return -1;
         }
+        memset(v, 0, sizeof(*v));
         idx = list->nelts - 1;
         if (ptc_str_dup(cf->pool, &v->name, name->data, name->len) != PTC_OK) {
             return -1;
@@ -93,7 +109,7 @@ ptc_http_add_variable(ptc_conf_t *cf, const ptc_str_t *name, ptc_http_variable_g
     }
     v->get = get;
     v->data = data;
-    v->flags = flags;
+    v->flags = flags & ~PTC_HTTP_VAR_WEAK;
     return (int)idx;
 }
 
@@ -163,6 +179,37 @@ ptc_http_variables_init(ptc_conf_t *cf)
     vars_run = vars_cfg->elts;
     vars_run_n = vars_cfg->nelts;
     return PTC_OK;
+}
+
+int
+ptc_http_variable_set_handler(ptc_conf_t *cf, const char *name, ptc_http_variable_set_fn fn)
+{
+    size_t idx;
+    ptc_str_t n = {strlen(name), (u_char *)name};
+    http_var_t *v = vars_find(vars_cfg, &n, &idx);
+    if (v == NULL) {
+        return PTC_ERROR;
+    }
+    v->set = fn;
+    return PTC_OK;
+}
+
+void
+ptc_http_variable_set(ptc_http_request_t *r, int index, const ptc_str_t *value)
+{
+    if (index < 0 || (size_t)index >= vars_run_n) {
+        return;
+    }
+    http_var_t *def = &vars_run[index];
+    if (def->set) {
+        def->set(r, value, def->data);
+        return;
+    }
+    ptc_http_variable_value_t *v = &((ptc_http_variable_value_t *)r->variables)[index];
+    v->value = *value;
+    v->valid = 1;
+    v->not_found = 0;
+    v->no_cacheable = 0;
 }
 
 size_t
@@ -402,46 +449,65 @@ ptc_http_complex_value(ptc_http_request_t *r, const ptc_http_complex_value_t *cv
 
 /* ---- regex captures ---- */
 
+/* A named group's variable before any regex with that group matched (a
+ * match stores the value itself, see ptc_http_regex_exec). */
 static int
 vars_named_capture(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
 {
-    const ptc_str_t *name = (const ptc_str_t *)data;
-    ptc_str_t names[32];
-    unsigned idx[32];
     v->not_found = 1;
-    if (r->captures_regex == NULL) {
-        return PTC_OK;
-    }
-    size_t n = ptc_regex_names(r->captures_regex, names, idx, 32);
-    for (size_t i = 0; i < n && i < 32; i++) {
-        if (ptc_str_eq(&names[i], name) && idx[i] < r->ncaptures && r->captures[2 * idx[i]] >= 0) {
-            v->value.data = (u_char *)r->captures_data + r->captures[2 * idx[i]];
-            v->value.len = (size_t)(r->captures[2 * idx[i] + 1] - r->captures[2 * idx[i]]);
-            v->not_found = 0;
-            v->valid = 1;
-        }
-    }
     return PTC_OK;
 }
 
 int
-ptc_http_regex_names_register(ptc_conf_t *cf, const void *regex)
+ptc_http_regex_names_register(ptc_conf_t *cf, void *regex)
 {
     ptc_str_t names[32];
     unsigned idx[32];
-    size_t n = ptc_regex_names(regex, names, idx, 32);
-    for (size_t i = 0; i < n && i < 32; i++) {
+    size_t n = ptc_min(ptc_regex_names(regex, names, idx, 32), 32);
+    if (n == 0) {
+        return PTC_OK;
+    }
+    http_regex_vars_t *rv = ptc_palloc(cf->pool, sizeof(*rv) + n * sizeof(http_regex_var_t));
+    if (rv == NULL) {
+        return PTC_ERROR;
+    }
+    rv->n = n;
+    for (size_t i = 0; i < n; i++) {
         ptc_str_t *copy = ptc_palloc(cf->pool, sizeof(ptc_str_t));
         if (copy == NULL || ptc_str_dup(cf->pool, copy, names[i].data, names[i].len) != PTC_OK) {
             return PTC_ERROR;
         }
-        if (ptc_http_add_variable(cf, copy, vars_named_capture, (uintptr_t)copy,
-                                  PTC_HTTP_VAR_NOCACHEABLE | PTC_HTTP_VAR_CHANGEABLE)
-            < 0) {
+        rv->vars[i].group = idx[i];
+        rv->vars[i].index =
+            ptc_http_add_variable(cf, copy, vars_named_capture, (uintptr_t)copy,
+                                  PTC_HTTP_VAR_NOCACHEABLE | PTC_HTTP_VAR_CHANGEABLE);
+        if (rv->vars[i].index < 0) {
             return PTC_ERROR;
         }
     }
+    ptc_regex_set_data(regex, rv);
     return PTC_OK;
+}
+
+/* Store the named groups of the match in ov into their variables. */
+static void
+vars_store_named(ptc_http_request_t *r, const http_regex_vars_t *rv, const int *ov, unsigned n,
+                 const ptc_str_t *subject)
+{
+    ptc_http_variable_value_t *vals = r->variables;
+    for (size_t i = 0; i < rv->n; i++) {
+        unsigned g = rv->vars[i].group;
+        ptc_http_variable_value_t *v = &vals[rv->vars[i].index];
+        v->value.len = 0;
+        v->value.data = (u_char *)"";
+        if (g < n && ov[2 * g] >= 0) {
+            v->value.data = subject->data + ov[2 * g];
+            v->value.len = (size_t)(ov[2 * g + 1] - ov[2 * g]);
+        }
+        v->valid = 1;
+        v->not_found = 0;
+        v->no_cacheable = 0;
+    }
 }
 
 int
@@ -469,5 +535,9 @@ ptc_http_regex_exec(ptc_http_request_t *r, const void *regex, const ptc_str_t *s
     r->ncaptures = n;
     r->captures_data = subject->data;
     r->captures_regex = regex;
+    const http_regex_vars_t *rv = ptc_regex_data(regex);
+    if (rv) {
+        vars_store_named(r, rv, ov, n, subject);
+    }
     return PTC_OK;
 }

@@ -282,7 +282,7 @@ var_is_args(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
 {
     ptc_str_t q = ptc_string("?"), e = ptc_string("");
     VAR_SET(v, r->args.len
-                       || (r->args.data && r->unparsed_uri.len
+                       || (r->args.data && r->unparsed_uri.len && !r->unparsed_uri_changed
                            && memchr(r->unparsed_uri.data, '?', r->unparsed_uri.len))
                    ? q
                    : e);
@@ -555,8 +555,20 @@ static const ptc_http_variable_def_t core_vars[] = {
     {NULL, NULL, 0, 0},
 };
 
+/* `set $args ...`: the new query string is what $args, $arg_NAME and
+ * proxying see from now on; $request_uri keeps the client's. */
+static void
+var_set_args(ptc_http_request_t *r, const ptc_str_t *value, uintptr_t data)
+{
+    r->args = *value;
+    r->unparsed_uri_changed = 1;
+}
+
 int
 ptc_http_variables_core(ptc_conf_t *cf)
 {
-    return ptc_http_add_variables(cf, core_vars);
+    if (ptc_http_add_variables(cf, core_vars) != PTC_OK) {
+        return PTC_ERROR;
+    }
+    return ptc_http_variable_set_handler(cf, "args", var_set_args);
 }

@@ -259,7 +259,8 @@ map_var_define(ptc_conf_t *cf, map_main_conf_t *mmcf, const ptc_str_t *arg, map_
     }
     var->map = map;
     *slot = var;
-    unsigned flags = map->is_volatile ? PTC_HTTP_VAR_NOCACHEABLE : 0;
+    /* changeable: `set` may assign a map variable, as in nginx */
+    unsigned flags = PTC_HTTP_VAR_CHANGEABLE | (map->is_volatile ? PTC_HTTP_VAR_NOCACHEABLE : 0);
     if (ptc_http_add_variable(cf, &var->name, map_variable_get, (uintptr_t)var, flags) < 0) {
         return map_failed(cf);
     }

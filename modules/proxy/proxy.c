@@ -157,10 +157,31 @@ proxy_headers_with_defaults(ptc_conf_t *cf, ptc_array_t *set)
     return all;
 }
 
+/* An `if` block inside a proxied location proxies as its location does
+ * unless it has its own proxy_pass (nginx). */
+static void
+proxy_inherit_pass(proxy_loc_conf_t *conf, const proxy_loc_conf_t *prev)
+{
+    conf->group = prev->group;
+    conf->url_cv = prev->url_cv;
+    conf->url = prev->url;
+    conf->host = prev->host;
+    conf->port = prev->port;
+    conf->uri = prev->uri;
+    conf->has_uri = prev->has_uri;
+    conf->location = prev->location;
+    conf->location_type = prev->location_type;
+    conf->set = true;
+}
+
 static const char *
 proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
 {
     proxy_loc_conf_t *prev = parent, *conf = child;
+    ptc_http_core_loc_conf_t *clcf = ptc_http_conf_get_loc(cf, ptc_http_core_module);
+    if (clcf->noname && !conf->set && prev->set) {
+        proxy_inherit_pass(conf, prev);
+    }
     ptc_conf_merge_ptr(conf->set_headers, prev->set_headers, NULL);
     ptc_conf_merge_ptr(conf->hide_headers, prev->hide_headers, NULL);
     ptc_conf_merge_ptr(conf->pass_headers, prev->pass_headers, NULL);
@@ -282,7 +303,8 @@ proxy_pass(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     if (rv) {
         return rv;
     }
-    if (plcf->has_uri && (clcf->type == PTC_HTTP_LOC_REGEX || clcf->type == PTC_HTTP_LOC_NAMED)) {
+    if (plcf->has_uri
+        && (clcf->type == PTC_HTTP_LOC_REGEX || clcf->type == PTC_HTTP_LOC_NAMED || clcf->noname)) {
         return ptc_conf_error(cf, "\"proxy_pass\" cannot have URI part in location given by "
                                   "regular expression, or inside named location, or inside "
                                   "\"if\" statement, or inside \"limit_except\" block");

@@ -63,13 +63,14 @@ proxy_target(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool has_uri, ptc_str_
         *out = *uri_part; /* a URL with variables is used as evaluated */
         return PTC_OK;
     }
-    if (!has_uri && !r->internal) {
+    if (!has_uri && !r->internal && !r->unparsed_uri_changed) {
         *out = r->unparsed_uri;
         return PTC_OK;
     }
     ptc_str_t rest = r->uri;
     ptc_str_t base = ptc_null_string;
-    if (has_uri) {
+    /* after `rewrite ... break` the whole new URI goes, without the URI part */
+    if (has_uri && r->valid_location) {
         base = *uri_part;
         size_t skip = plcf->location_type == PTC_HTTP_LOC_EXACT
                           ? rest.len

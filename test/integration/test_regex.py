@@ -15,16 +15,15 @@ EVIL_PATH = "/" + "a" * 30 + "b"  # far beyond the built-in match limit
 
 def check_fails(srv, conf, message, rest, line, offset):
     """-t fails with `message at "REST" (offset N) in FILE:LINE`, REST being
-    the pattern from where PCRE2 stopped. nginx leaves out an empty `at ""`
-    and the offset."""
+    the pattern from where PCRE2 stopped; an empty `at ""` is left out, as
+    nginx does (nginx gives no offset)."""
     srv.conf_path.write_text(conf)
     r = srv.cli("-t")
     assert r.returncode == 1, r.stderr
     where = " in %s:%d" % (srv.conf_path, line)
-    if NAME == "nginx":
-        extra = re.escape(' at "%s"' % rest) if rest else ""
-    else:
-        extra = re.escape(' at "%s" (offset %d)' % (rest, offset))
+    extra = re.escape(' at "%s"' % rest) if rest else ""
+    if NAME != "nginx":
+        extra += re.escape(" (offset %d)" % offset)
     want = r"\[emerg\] (\d+#\d+: )?%s%s%s\n" % (re.escape(message), extra, re.escape(where))
     assert re.search(want, r.stderr), "want %s\ngot: %s" % (want, r.stderr)
 

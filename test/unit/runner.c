@@ -58,6 +58,7 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_map)                                                                                   \
     X(suite_http_variables)                                                                        \
     X(suite_http_location)                                                                         \
+    X(suite_http_rewrite)                                                                          \
     X(suite_upstream)                                                                              \
     X(suite_balancer)                                                                              \
     X(suite_proxy_protocol)                                                                        \

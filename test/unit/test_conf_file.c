@@ -380,6 +380,30 @@ TEST(conf_error_after_quote)
     ASSERT_STR_EQ(conf_err, "unexpected \"'\" in t.conf:1");
 }
 
+/* `if ($a = "b")`: a `)` may follow a quoted string and starts a new word. */
+TEST(conf_paren_after_quote)
+{
+    ptc_pool_t *pool = ptc_pool_create(4096);
+    ptc_conf_node_t *r = conf_parse(pool, "if ($a = \"b c\") { x; } if ( 'd'){} e \"f\"):g;");
+    ASSERT_NOT_NULL(r);
+    ASSERT_INT_EQ(r->nchildren, 3);
+    ptc_conf_node_t *n = &r->children[0];
+    ASSERT_INT_EQ(n->nargs, 5);
+    ASSERT_STR_EQ((char *)n->args[3].data, "b c");
+    ASSERT_STR_EQ((char *)n->args[4].data, ")");
+    ASSERT_INT_EQ(n->quoted, 1u << 3);
+    ASSERT_TRUE(n->block);
+    n = &r->children[1];
+    ASSERT_INT_EQ(n->nargs, 4);
+    ASSERT_STR_EQ((char *)n->args[2].data, "d");
+    ASSERT_STR_EQ((char *)n->args[3].data, ")");
+    ASSERT_TRUE(n->block);
+    n = &r->children[2];
+    ASSERT_INT_EQ(n->nargs, 3);
+    ASSERT_STR_EQ((char *)n->args[2].data, "):g");
+    ptc_pool_destroy(pool);
+}
+
 /* Build `head` + n copies of `fill` + `tail` in malloc'd memory. */
 static char *
 conf_big(const char *head, char fill, size_t n, const char *tail)
@@ -682,6 +706,7 @@ suite_conf_file(void)
     RUN(conf_error_eof);
     RUN(conf_error_punctuation);
     RUN(conf_error_after_quote);
+    RUN(conf_paren_after_quote);
     RUN(conf_error_too_long);
     RUN(conf_error_include_syntax);
     RUN(conf_main_file_errors);
