@@ -19,6 +19,11 @@ Each request is answered by b.handler(req), which may return
                 tunnel(head), custom(fn)
 response(...) builds well-formed response bytes.
 
+Backend(..., ssl_context=ctx) speaks TLS (ctx: a server-side ssl.SSLContext; make it
+require a client certificate with ctx.verify_mode = ssl.CERT_REQUIRED). Each
+connection's TLS facts are in conn.tls (a TLSInfo: .sni .version .cipher .reused
+.alpn .peer_cert); handshakes that failed are in b.tls_errors, not b.errors.
+
 Blackhole() is a port whose connects hang; dead_port() one whose connects are refused.
 Backends(...) is a context manager that starts backends on demand (bs.new(...)) and
 stops all of them on exit; the test files wrap it in a pytest fixture.
@@ -226,9 +231,26 @@ class Conn:
         self.id = cid
         self.sock = sock
         self.peer = peer
-        self.raw = b""              # every byte received on it
+        self.raw = b""              # every byte received on it (plaintext with TLS)
         self.pending = b""          # received, not yet consumed by the parser
         self.closed = threading.Event()
+        self.tls = None             # TLSInfo once a TLS handshake has completed
+
+
+class TLSInfo:
+    """What a TLS backend saw in one handshake."""
+
+    def __init__(self, sock):
+        self.sni = getattr(sock, "ptc_sni", None)   # server name the client sent, or None
+        self.version = sock.version()               # "TLSv1.2", "TLSv1.3"
+        self.cipher = sock.cipher()[0]
+        self.reused = sock.session_reused           # True: an abbreviated handshake
+        self.alpn = sock.selected_alpn_protocol()
+        self.peer_cert = sock.getpeercert(binary_form=True)  # client cert DER, or None
+
+    def __repr__(self):
+        return "<TLSInfo %s %s sni=%r reused=%s cert=%s>" % (
+            self.version, self.cipher, self.sni, self.reused, self.peer_cert is not None)
 
 
 class BadRequest(Exception):
@@ -351,15 +373,22 @@ def _may_keep(req, data):
 class Backend:
     """A scripted origin on 127.0.0.1 (see the module docstring)."""
 
-    def __init__(self, handler=None, name=None, rcvbuf=None, silent=False, backlog=128):
+    def __init__(self, handler=None, name=None, rcvbuf=None, silent=False, backlog=128,
+                 ssl_context=None):
         """handler(req) -> None | bytes | Action; name defaults to "b<port>".
         rcvbuf: SO_RCVBUF for accepted sockets; silent=True: accept connections
-        and never read or answer (for send-timeout tests)."""
+        and never read or answer (for send-timeout tests); ssl_context: a server-side
+        ssl.SSLContext, every connection starts with a TLS handshake (its SNI
+        callback is replaced by one that records the name)."""
         self.handler = handler
         self.silent = silent
+        self.ssl_context = ssl_context
+        if ssl_context is not None:
+            ssl_context.sni_callback = _record_sni
         self.requests = []
         self.connections = []
         self.errors = []
+        self.tls_errors = []        # [str] failed TLS handshakes
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -433,6 +462,8 @@ class Backend:
 
     def _serve(self, conn):
         conn.sock.settimeout(IDLE_TIMEOUT)
+        if self.ssl_context is not None and not self._tls_handshake(conn):
+            return
         try:
             if self.silent:
                 self._stopping.wait(HANG_LIMIT)
@@ -451,6 +482,19 @@ class Backend:
         finally:
             conn.sock.close()
             conn.closed.set()
+
+    def _tls_handshake(self, conn):
+        """Replace conn.sock by its TLS wrapper; False (connection closed, failure
+        recorded) if the handshake fails."""
+        try:
+            conn.sock = self.ssl_context.wrap_socket(conn.sock, server_side=True)
+            conn.tls = TLSInfo(conn.sock)
+            return True
+        except (OSError, ValueError) as e:
+            self.tls_errors.append("conn %d: %r" % (conn.id, e))
+            conn.sock.close()
+            conn.closed.set()
+            return False
 
     def _serve_one(self, conn, index):
         req = Request(conn.id, index)
@@ -473,6 +517,15 @@ class Backend:
         if req.method == "HEAD":
             resp = resp[:resp.index(b"\r\n\r\n") + 4]
         return resp
+
+
+def _record_sni(sslsock, server_name, ctx):
+    """SNI callback: remember the name on the TLS socket (read by TLSInfo)."""
+    try:
+        sslsock.ptc_sni = server_name
+    except AttributeError:
+        pass
+    return None
 
 
 def _shutdown(sock):
