@@ -116,7 +116,7 @@ char *ptc_conf_full_path(ptc_conf_t *cf, const ptc_str_t *path, bool conf_prefix
  * is already absolute is left alone). PTC_OK or PTC_ERROR. */
 int ptc_conf_resolve_path(ptc_conf_t *cf, ptc_str_t *path);
 
-/* Generic setters. Fields: int for flag/num/enum, size_t for size,
+/* Generic setters. Fields: int for flag/enum, int64_t for num, size_t for size,
  * ptc_msec_t for msec/sec (sec stores seconds*1000 too? no: sec stores
  * seconds in a time_t-compatible int64_t), ptc_str_t for str,
  * ptc_array_t* (of ptc_str_t) for str_array. */

@@ -242,7 +242,7 @@ ptc_ssl_certificate(SSL_CTX *ctx, const char *cert, const char *key, const ptc_a
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         *ptc_ssl_error_text(why, sizeof(why) - 1) = '\0';
         snprintf(err, errlen, "cannot load certificate \"%s\": %s", cert, why);
-        return PTC_ERROR;
+        return PTC_SSL_CERT_ERROR;
     }
     EVP_PKEY *pkey = ssl_load_key(key, passwords);
     if (pkey == NULL) {

@@ -63,8 +63,11 @@ int ptc_ssl_ctx_cleanup(ptc_pool_t *pool, SSL_CTX *ctx);
 
 /* Load a certificate chain (PEM) and its key (encrypted keys are tried with
  * each password in `passwords`, an array of ptc_str_t, may be NULL). On
- * failure returns PTC_ERROR with a message in err (the OpenSSL reason
- * included). Several calls add certificates of different key types. */
+ * failure returns PTC_SSL_CERT_ERROR (the certificate) or PTC_ERROR (the
+ * key: unreadable, wrong password, not matching) with a message in err
+ * (the OpenSSL reason included). Several calls add certificates of
+ * different key types. */
+#define PTC_SSL_CERT_ERROR (-10)
 int ptc_ssl_certificate(SSL_CTX *ctx, const char *cert, const char *key,
                         const ptc_array_t *passwords, char *err, size_t errlen);
 /* Read a password file: one password per line. NULL with err set on failure. */

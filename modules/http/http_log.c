@@ -525,7 +525,11 @@ log_render(ptc_http_request_t *r, const ptc_http_log_format_t *fmt, u_char *stac
     for (size_t i = 0; i < n; i++) {
         ptc_http_variable_value_t *v =
             parts[i].is_var ? ptc_http_variable_get(r, parts[i].index) : NULL;
+        /* a found but empty value logs as nothing, a missing one as "-" (nginx) */
         vals[i] = (v && !v->not_found) ? v->value : (ptc_str_t)ptc_null_string;
+        if (v && !v->not_found && vals[i].len == 0) {
+            vals[i].data = (u_char *)"";
+        }
     }
     size_t len = ptc_http_log_line_len(fmt, vals);
     u_char *buf = len <= size ? stack : ptc_pnalloc(r->pool, len);

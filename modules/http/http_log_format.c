@@ -245,7 +245,7 @@ ptc_http_log_line_len(const ptc_http_log_format_t *fmt, const ptc_str_t *values)
             len += parts[i].text.len;
         } else if (values[i].len > 0) {
             len += ptc_http_log_escape(fmt->escape, NULL, values[i].data, values[i].len);
-        } else {
+        } else if (values[i].data == NULL) {
             len += fmt->escape != PTC_HTTP_LOG_ESCAPE_JSON; /* "-" */
         }
     }
@@ -262,7 +262,7 @@ ptc_http_log_line_write(const ptc_http_log_format_t *fmt, const ptc_str_t *value
             d = ptc_cpymem(d, parts[i].text.data, parts[i].text.len);
         } else if (values[i].len > 0) {
             d += ptc_http_log_escape(fmt->escape, d, values[i].data, values[i].len);
-        } else if (fmt->escape != PTC_HTTP_LOG_ESCAPE_JSON) {
+        } else if (values[i].data == NULL && fmt->escape != PTC_HTTP_LOG_ESCAPE_JSON) {
             *d++ = '-';
         }
     }

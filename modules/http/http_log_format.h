@@ -60,8 +60,9 @@ size_t ptc_http_log_escape(int mode, u_char *dst, const u_char *src, size_t n);
 
 /* Bytes needed to render one line of fmt, trailing '\n' included.
  * values[i] is the value of parts[i] when that part is a variable (ignored
- * for literals); a value of length 0 (data may be NULL) means "not found or
- * empty" and renders as "-" (default and none modes) or nothing (json). */
+ * for literals); a value with data NULL means "not found" and renders as
+ * "-" (default and none modes) or nothing (json); a found but empty value
+ * (length 0, data not NULL) renders as nothing, as in nginx. */
 size_t ptc_http_log_line_len(const ptc_http_log_format_t *fmt, const ptc_str_t *values);
 
 /* Render the line into dst, which holds at least ptc_http_log_line_len()

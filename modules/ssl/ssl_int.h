@@ -11,9 +11,17 @@
 /* ssl_verify_client */
 enum { SSL_VERIFY_OFF = 0, SSL_VERIFY_ON, SSL_VERIFY_OPTIONAL, SSL_VERIFY_OPTIONAL_NO_CA };
 
+/* A file named by a directive, with where it was named (for errors found
+ * when the file is loaded, after the whole configuration was read). */
+typedef struct {
+    ptc_str_t path; /* absolute */
+    const char *file;
+    unsigned line;
+} ptc_http_ssl_file_t;
+
 typedef struct {
     SSL_CTX *ctx;              /* NULL: this server has no certificate */
-    ptc_array_t *certificates; /* ptc_str_t (absolute paths), UNSET_PTR when not set here */
+    ptc_array_t *certificates; /* ptc_http_ssl_file_t, UNSET_PTR when not set here */
     ptc_array_t *certificate_keys;
     ptc_array_t *passwords; /* ptc_str_t, from ssl_password_file */
     unsigned protocols;     /* PTC_SSL_* bits */
@@ -30,11 +38,11 @@ typedef struct {
     ssize_t builtin_session_cache; /* builtin[:SIZE] entries */
     ptc_msec_t session_timeout;
     int session_tickets;
-    ptc_array_t *session_ticket_keys; /* ptc_str_t paths, UNSET_PTR when not set here */
+    ptc_array_t *session_ticket_keys; /* ptc_http_ssl_file_t, UNSET_PTR when not set here */
 
     /* client certificates (ssl_verify.c) */
     int verify; /* SSL_VERIFY_* */
-    int verify_depth;
+    int64_t verify_depth;
     ptc_str_t client_certificate;
     ptc_str_t trusted_certificate;
     ptc_str_t crl;

@@ -123,16 +123,18 @@ ssl_set_file_array(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     ptc_http_ssl_srv_conf_t *sscf = conf;
     ptc_array_t **a = (ptc_array_t **)((char *)conf + d->offset);
     if (*a == PTC_CONF_UNSET_PTR
-        && (*a = ptc_array_create(cf->pool, 2, sizeof(ptc_str_t))) == NULL) {
+        && (*a = ptc_array_create(cf->pool, 2, sizeof(ptc_http_ssl_file_t))) == NULL) {
         return "out of memory";
     }
-    ptc_str_t *s = ptc_array_push(*a);
+    ptc_http_ssl_file_t *f = ptc_array_push(*a);
     char *path = ptc_conf_full_path(cf, ptc_conf_arg(cf, 1), true);
-    if (s == NULL || path == NULL) {
+    if (f == NULL || path == NULL) {
         return "out of memory";
     }
-    s->data = (u_char *)path;
-    s->len = strlen(path);
+    f->path.data = (u_char *)path;
+    f->path.len = strlen(path);
+    f->file = cf->node->file;
+    f->line = cf->node->line;
     if (sscf->file == NULL && d->offset == offsetof(ptc_http_ssl_srv_conf_t, certificates)) {
         sscf->file = cf->node->file;
         sscf->line = cf->node->line;
@@ -320,23 +322,26 @@ ssl_load_certificates(ptc_conf_t *cf, ptc_http_ssl_srv_conf_t *conf)
     if (conf->certificates == NULL) {
         return NULL; /* ssl_reject_handshake without certificates */
     }
-    ptc_str_t *certs = conf->certificates->elts;
-    ptc_str_t *keys = conf->certificate_keys ? conf->certificate_keys->elts : NULL;
+    ptc_http_ssl_file_t *certs = conf->certificates->elts;
+    ptc_http_ssl_file_t *keys = conf->certificate_keys ? conf->certificate_keys->elts : NULL;
     size_t nkeys = conf->certificate_keys ? conf->certificate_keys->nelts : 0;
     if (nkeys < conf->certificates->nelts) {
         snprintf(cf->errbuf, cf->errlen,
                  "no \"ssl_certificate_key\" is defined for certificate \"" PTC_STR_FMT
                  "\" in %s:%u",
-                 PTC_STR_ARG(certs[nkeys]), conf->file, conf->line);
+                 PTC_STR_ARG(certs[nkeys].path), certs[nkeys].file, certs[nkeys].line);
         cf->failed = true;
         return PTC_CONF_ERROR;
     }
     for (size_t i = 0; i < conf->certificates->nelts; i++) {
         char err[1024];
-        if (ptc_ssl_certificate(conf->ctx, (char *)certs[i].data, (char *)keys[i].data,
-                                conf->passwords, err, sizeof(err))
-            != PTC_OK) {
-            snprintf(cf->errbuf, cf->errlen, "%s in %s:%u", err, conf->file, conf->line);
+        int rc = ptc_ssl_certificate(conf->ctx, (char *)certs[i].path.data,
+                                     (char *)keys[i].path.data, conf->passwords, err, sizeof(err));
+        if (rc != PTC_OK) {
+            /* a certificate problem names the ssl_certificate line, a key
+             * problem (unreadable, wrong password, not matching) the key's */
+            const ptc_http_ssl_file_t *at = rc == PTC_SSL_CERT_ERROR ? &certs[i] : &keys[i];
+            snprintf(cf->errbuf, cf->errlen, "%s in %s:%u", err, at->file, at->line);
             cf->failed = true;
             return PTC_CONF_ERROR;
         }

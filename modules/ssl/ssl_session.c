@@ -373,18 +373,22 @@ sess_remove_cb(SSL_CTX *ctx, SSL_SESSION *sess)
 /* ---- ticket keys ---- */
 
 static const char *
-sess_read_ticket_key(ptc_conf_t *cf, const ptc_str_t *path, sess_ticket_key_t *k)
+sess_read_ticket_key(ptc_conf_t *cf, const ptc_http_ssl_file_t *f, sess_ticket_key_t *k)
 {
     u_char buf[81];
-    int fd = open((char *)path->data, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
-        return ptc_conf_error(cf, "open() \"" PTC_STR_FMT "\" failed (%d: %s)", PTC_STR_ARG(*path),
-                              errno, strerror(errno));
+    int fd = open((char *)f->path.data, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd == -1 ? -1 : read(fd, buf, sizeof(buf));
+    int err = errno;
+    if (fd != -1) {
+        close(fd);
     }
-    ssize_t n = read(fd, buf, sizeof(buf));
-    close(fd);
     if (n != 48 && n != 80) {
-        return ptc_conf_error(cf, "\"" PTC_STR_FMT "\" must be 48 or 80 bytes", PTC_STR_ARG(*path));
+        snprintf(cf->errbuf, cf->errlen,
+                 "cannot use ssl_session_ticket_key \"" PTC_STR_FMT "\": %s in %s:%u",
+                 PTC_STR_ARG(f->path), n < 0 ? strerror(err) : "the file must hold 48 or 80 bytes",
+                 f->file, f->line);
+        cf->failed = true;
+        return PTC_CONF_ERROR;
     }
     /* nginx's layout, so the same key files work in a mixed fleet:
      * name[16] hmac[16|32] aes[16|32] */
@@ -454,9 +458,9 @@ sess_set_id_context(ptc_http_ssl_srv_conf_t *conf)
         EVP_MD_CTX_free(m);
         return;
     }
-    ptc_str_t *certs = conf->certificates ? conf->certificates->elts : NULL;
+    ptc_http_ssl_file_t *certs = conf->certificates ? conf->certificates->elts : NULL;
     for (size_t i = 0; certs && i < conf->certificates->nelts; i++) {
-        EVP_DigestUpdate(m, certs[i].data, certs[i].len);
+        EVP_DigestUpdate(m, certs[i].path.data, certs[i].path.len);
     }
     EVP_DigestUpdate(m, &conf->verify, sizeof(conf->verify));
     EVP_DigestUpdate(m, &conf->verify_depth, sizeof(conf->verify_depth));
@@ -477,7 +481,7 @@ sess_ticket_keys(ptc_conf_t *cf, ptc_http_ssl_srv_conf_t *conf, sess_ctx_t *sx)
     if (sx->ticket_keys == NULL) {
         return "out of memory";
     }
-    ptc_str_t *paths = conf->session_ticket_keys->elts;
+    ptc_http_ssl_file_t *paths = conf->session_ticket_keys->elts;
     for (size_t i = 0; i < conf->session_ticket_keys->nelts; i++) {
         sess_ticket_key_t *k = ptc_array_push(sx->ticket_keys);
         const char *rv;

@@ -58,10 +58,12 @@ ssl_var_fingerprint(ptc_http_request_t *r, ptc_http_variable_value_t *v, ptc_ssl
     return PTC_OK;
 }
 
+/* As nginx: a TLS variable with nothing to say is "not found" (a log
+ * writes "-"), not an empty string. */
 static int
 ssl_var_static(ptc_http_variable_value_t *v, const char *s)
 {
-    if (s == NULL) {
+    if (s == NULL || *s == '\0') {
         v->not_found = 1;
         return PTC_OK;
     }
@@ -96,8 +98,9 @@ ssl_var_curve(SSL *ssl)
     if (nid == 0) {
         return NULL;
     }
-    const char *name = SSL_group_to_name(ssl, nid);
-    return name ? name : OBJ_nid2sn(nid);
+    /* OpenSSL's short names as nginx prints them (X25519, prime256v1) */
+    const char *name = OBJ_nid2sn(nid);
+    return name ? name : SSL_group_to_name(ssl, nid);
 }
 
 static int
@@ -126,13 +129,16 @@ ssl_var(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t which)
         SSL_SESSION *s = SSL_get0_session(ssl);
         unsigned len = 0;
         const u_char *id = s ? SSL_SESSION_get_id(s, &len) : NULL;
-        return id ? ssl_var_hex(r, v, id, len) : ssl_var_static(v, "");
+        return id && len ? ssl_var_hex(r, v, id, len) : ssl_var_static(v, NULL);
     }
     case SSL_VAR_ALPN: {
         const u_char *p = NULL;
         unsigned len = 0;
         SSL_get0_alpn_selected(ssl, &p, &len);
-        v->value.data = (u_char *)(p ? p : (const u_char *)"");
+        if (p == NULL || len == 0) {
+            return ssl_var_static(v, NULL);
+        }
+        v->value.data = (u_char *)p;
         v->value.len = len;
         v->valid = 1;
         return PTC_OK;

@@ -69,7 +69,7 @@ ptc_http_ssl_verify_configure(ptc_conf_t *cf, ptc_http_ssl_srv_conf_t *conf)
         return PTC_CONF_ERROR;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_callback);
-    SSL_CTX_set_verify_depth(ctx, conf->verify_depth);
+    SSL_CTX_set_verify_depth(ctx, (int)conf->verify_depth);
     if (conf->client_certificate.data) {
         const char *f = (char *)conf->client_certificate.data;
         STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(f);
@@ -280,8 +280,7 @@ verify_var(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t which)
         return verify_var_verify(r, v, sc->ssl, cert);
     }
     if (cert == NULL) {
-        ptc_str_set(&v->value, "");
-        v->valid = 1;
+        v->not_found = 1; /* "-" in a log, as nginx */
         return PTC_OK;
     }
     BIO *bio = NULL;
