@@ -573,19 +573,37 @@ ptc_ssl_send_chain(ptc_conn_t *c, ptc_chain_t *in, off_t limit)
 }
 
 void
+ptc_ssl_shutdown(ptc_conn_t *c)
+{
+    ptc_ssl_conn_t *sc = c->ssl;
+    if (sc == NULL || !sc->handshaked || sc->no_send_shutdown
+        || (SSL_get_shutdown(sc->ssl) & SSL_SENT_SHUTDOWN)) {
+        return;
+    }
+    /* A close_notify says "the data ended here": never after a fatal TLS
+     * error, an I/O error, a connection abandoned in error (a response cut
+     * short, a timeout) or with a record still half written. */
+    if (c->error || c->read->error || c->write->error || sc->write_pending) {
+        sc->no_send_shutdown = 1;
+        return;
+    }
+    /* one attempt, never a wait for the peer's close_notify */
+    ERR_clear_error();
+    if (SSL_shutdown(sc->ssl) < 0) {
+        sc->no_send_shutdown = 1; /* the socket is full or gone: no retry */
+    }
+    ERR_clear_error();
+}
+
+void
 ptc_ssl_close(ptc_conn_t *c)
 {
     ptc_ssl_conn_t *sc = c->ssl;
     if (sc == NULL) {
         return;
     }
+    ptc_ssl_shutdown(c);
     c->ssl = NULL;
-    if (sc->handshaked && !sc->no_send_shutdown && !c->read->error && !c->write->error) {
-        /* one attempt: a close_notify for the peer, never a wait for its own */
-        SSL_set_quiet_shutdown(sc->ssl, 0);
-        ERR_clear_error();
-        (void)SSL_shutdown(sc->ssl);
-    }
     ERR_clear_error();
     SSL_free(sc->ssl);
     ptc_free(sc->hello);

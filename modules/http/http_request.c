@@ -816,6 +816,7 @@ http_lingering_close(ptc_http_request_t *r)
     hc->lingering_timeout = timeout;
     http_free_request(r);
     c->data = hc;
+    ptc_ssl_shutdown(c); /* TLS: the close_notify goes before the FIN */
     if (shutdown(c->fd, SHUT_WR) == -1) {
         http_close_connection(c);
         return;
