@@ -204,6 +204,9 @@ http_ssl_detect(ptc_event_t *rev)
         http_wait_request(rev);
         return;
     }
+    /* A handshake in progress is not idle: closing it to free a slot would
+     * only surface later (c->close) and drop a client that did finish. */
+    ptc_conn_reusable(c, false);
     if (ptc_http_ssl_start(c, hc->addr_conf->default_server->ctx->srv_conf) != PTC_OK) {
         http_close_connection(c);
     }
@@ -218,6 +221,7 @@ ptc_http_ssl_handshaked(ptc_conn_t *c)
     }
     c->read->handler = http_wait_request;
     c->write->handler = http_empty_handler;
+    ptc_conn_reusable(c, true); /* idle until the request starts */
     if (c->read->ready || c->read->eof) {
         http_wait_request(c->read);
     }
