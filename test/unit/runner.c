@@ -62,6 +62,7 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_balancer)                                                                              \
     X(suite_proxy_protocol)                                                                        \
     X(suite_tls_hello)                                                                             \
+    X(suite_ssl_io)                                                                                \
     X(suite_limit)
 
 #define DECLARE(s) void s(void) __attribute__((weak));
