@@ -475,9 +475,15 @@ ssl_write(ptc_conn_t *c, const u_char *buf, size_t size)
     int n = SSL_write(c->ssl->ssl, buf, (int)ptc_min(size, (size_t)INT_MAX));
     if (n > 0) {
         c->sent += n;
+        c->ssl->write_pending = 0;
         return n;
     }
-    return ssl_io_error(c, n, false);
+    ssize_t rc = ssl_io_error(c, n, false);
+    if (rc == PTC_AGAIN) {
+        /* the retry must offer these bytes again, or more */
+        c->ssl->write_pending = ptc_min(size, (size_t)INT_MAX);
+    }
+    return rc;
 }
 
 ssize_t
@@ -555,13 +561,11 @@ ptc_ssl_send_chain(ptc_conn_t *c, ptc_chain_t *in, off_t limit)
         }
         ssize_t n = ssl_write(c, p, (size_t)len);
         if (n == PTC_AGAIN) {
-            c->ssl->write_pending = (size_t)len;
             return in;
         }
         if (n < 0) {
             return (ptc_chain_t *)-1;
         }
-        c->ssl->write_pending = 0;
         in = ptc_chain_consume(in, (size_t)n);
         if (limit) {
             limit -= n;

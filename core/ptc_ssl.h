@@ -42,7 +42,7 @@ struct ptc_ssl_conn_s {
     void (*handler)(ptc_conn_t *c); /* called once the handshake ended (check handshaked) */
     u_char *hello;                  /* server side: the first ClientHello message, or NULL */
     size_t hello_len;
-    size_t write_pending; /* bytes offered to an SSL_write that said WANT_WRITE */
+    size_t write_pending; /* bytes offered to an SSL_write that must be retried */
     unsigned handshaked : 1;
     unsigned client : 1;
     unsigned read_wants_write : 1; /* SSL_read needs the socket writable */

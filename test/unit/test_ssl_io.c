@@ -430,6 +430,16 @@ TEST(ssl_close_notify_only_after_a_clean_end)
     ASSERT_TRUE(sio_s->ssl->write_pending > 0);
     ASSERT_INT_EQ(sio_client_sees(), PTC_ERROR);
     sio_close();
+
+    /* the same through ptc_ssl_send (tunnels, "100 Continue") */
+    ASSERT_TRUE(sio_open(8192));
+    for (int i = 0; i < 100 && sio_s->ssl->write_pending == 0; i++) {
+        sio_s->write->ready = 1;
+        ptc_ssl_send(sio_s, big, sizeof(big));
+    }
+    ASSERT_TRUE(sio_s->ssl->write_pending > 0);
+    ASSERT_INT_EQ(sio_client_sees(), PTC_ERROR);
+    sio_close();
 }
 
 TEST(ssl_reads_work_after_shutdown)
