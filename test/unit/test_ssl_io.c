@@ -461,6 +461,24 @@ TEST(ssl_reads_work_after_shutdown)
     sio_close();
 }
 
+/* The event loop re-runs a write that waits for readability (and a read
+ * that waits for writability) from the other direction's event: one
+ * direction's EAGAIN must not cancel the other's wait. */
+TEST(ssl_each_direction_keeps_its_own_wait_flag)
+{
+    ASSERT_TRUE(sio_open(0));
+    u_char buf[16];
+    sio_s->ssl->write_wants_read = 1; /* as after an SSL_write WANT_READ */
+    sio_s->read->ready = 1;
+    ASSERT_INT_EQ(ptc_ssl_recv(sio_s, buf, sizeof(buf)), PTC_AGAIN);
+    ASSERT_INT_EQ(sio_s->ssl->write_wants_read, 1);
+    ASSERT_INT_EQ(sio_s->ssl->read_wants_write, 0);
+    sio_s->write->ready = 1;
+    ASSERT_INT_EQ(ptc_ssl_send(sio_s, (const u_char *)"x", 1), 1);
+    ASSERT_INT_EQ(sio_s->ssl->write_wants_read, 0); /* the write ran again */
+    sio_close();
+}
+
 void
 suite_ssl_io(void)
 {
@@ -470,5 +488,6 @@ suite_ssl_io(void)
     RUN(ssl_failed_handshake_leaves_no_error_queue);
     RUN(ssl_close_notify_only_after_a_clean_end);
     RUN(ssl_reads_work_after_shutdown);
+    RUN(ssl_each_direction_keeps_its_own_wait_flag);
     sio_close();
 }
