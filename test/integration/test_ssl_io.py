@@ -140,9 +140,9 @@ def closed_by_peer(sock, timeout):
 
 
 def worker_pid(srv):
-    pids = srv.worker_pids()
-    assert len(pids) == 1, pids
-    return pids[0]
+    """The one worker's pid (the port may answer before the worker is forked)."""
+    assert wait_for(lambda: len(srv.worker_pids()) == 1, 10), srv.worker_pids()
+    return srv.worker_pids()[0]
 
 
 class TLSPipe:
