@@ -301,6 +301,7 @@ ptc_ssl_create_conn(ptc_conn_t *c, SSL_CTX *ctx, bool client)
     if (sc == NULL) {
         return PTC_ERROR;
     }
+    ERR_clear_error();
     sc->ssl = SSL_new(ctx);
     if (sc->ssl == NULL || SSL_set_fd(sc->ssl, c->fd) != 1
         || SSL_set_ex_data(sc->ssl, ssl_conn_index, c) != 1) {
@@ -341,11 +342,21 @@ ssl_handshake_empty(ptc_event_t *ev)
 {
 }
 
+/* Errors a client can cause (logged at info). A misused SSL_write (a retry
+ * with other bytes, an internal error) is Portico's bug and stays loud. */
 static bool
 ssl_client_mistake(unsigned long e)
 {
     int lib = ERR_GET_LIB(e);
-    return lib == ERR_LIB_SSL || lib == 0;
+    if (lib == 0) {
+        return true;
+    }
+    if (lib != ERR_LIB_SSL) {
+        return false;
+    }
+    int reason = ERR_GET_REASON(e);
+    return reason != SSL_R_BAD_WRITE_RETRY && reason != SSL_R_BAD_LENGTH
+           && reason != ERR_R_INTERNAL_ERROR && reason != ERR_R_MALLOC_FAILURE;
 }
 
 int
@@ -353,6 +364,7 @@ ptc_ssl_handshake(ptc_conn_t *c)
 {
     ptc_ssl_conn_t *sc = c->ssl;
     ERR_clear_error();
+    errno = 0; /* SSL_ERROR_SYSCALL reports errno, which must be this call's */
     int n = SSL_do_handshake(sc->ssl);
     if (n == 1) {
         sc->handshaked = 1;
@@ -376,7 +388,7 @@ ptc_ssl_handshake(ptc_conn_t *c)
     c->read->error = 1;
     unsigned long first = ERR_peek_error();
     unsigned level = ssl_client_mistake(first) ? PTC_LOG_INFO : PTC_LOG_CRIT;
-    if (e == SSL_ERROR_SYSCALL && first == 0) {
+    if ((e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN) && first == 0) {
         ptc_log_error(PTC_LOG_INFO, c->log, err,
                       err ? "SSL_do_handshake() failed"
                           : "peer closed connection in SSL handshake");
@@ -395,12 +407,18 @@ ssl_io_error(ptc_conn_t *c, int n, bool reading)
     int e = SSL_get_error(sc->ssl, n);
     switch (e) {
     case SSL_ERROR_WANT_READ:
+        /* Each direction clears its own flag when it runs again: a read
+         * must not cancel a write's wait for readability (or vice versa). */
         c->read->ready = 0;
-        sc->write_wants_read = !reading;
+        if (!reading) {
+            sc->write_wants_read = 1;
+        }
         return PTC_AGAIN;
     case SSL_ERROR_WANT_WRITE:
         c->write->ready = 0;
-        sc->read_wants_write = reading;
+        if (reading) {
+            sc->read_wants_write = 1;
+        }
         return PTC_AGAIN;
     case SSL_ERROR_ZERO_RETURN:
         if (reading) {
@@ -426,9 +444,13 @@ ssize_t
 ptc_ssl_recv(ptc_conn_t *c, u_char *buf, size_t size)
 {
     size_t got = 0;
+    if (c->read->error) {
+        return PTC_ERROR; /* reported when it happened; OpenSSL refuses more */
+    }
     c->ssl->read_wants_write = 0;
     while (got < size) {
         ERR_clear_error();
+        errno = 0;
         int n = SSL_read(c->ssl->ssl, buf + got, (int)ptc_min(size - got, (size_t)INT_MAX));
         if (n > 0) {
             got += (size_t)n;
@@ -449,12 +471,19 @@ ssl_write(ptc_conn_t *c, const u_char *buf, size_t size)
 {
     c->ssl->write_wants_read = 0;
     ERR_clear_error();
+    errno = 0;
     int n = SSL_write(c->ssl->ssl, buf, (int)ptc_min(size, (size_t)INT_MAX));
     if (n > 0) {
         c->sent += n;
+        c->ssl->write_pending = 0;
         return n;
     }
-    return ssl_io_error(c, n, false);
+    ssize_t rc = ssl_io_error(c, n, false);
+    if (rc == PTC_AGAIN) {
+        /* the retry must offer these bytes again, or more */
+        c->ssl->write_pending = ptc_min(size, (size_t)INT_MAX);
+    }
+    return rc;
 }
 
 ssize_t
@@ -532,13 +561,11 @@ ptc_ssl_send_chain(ptc_conn_t *c, ptc_chain_t *in, off_t limit)
         }
         ssize_t n = ssl_write(c, p, (size_t)len);
         if (n == PTC_AGAIN) {
-            c->ssl->write_pending = (size_t)len;
             return in;
         }
         if (n < 0) {
             return (ptc_chain_t *)-1;
         }
-        c->ssl->write_pending = 0;
         in = ptc_chain_consume(in, (size_t)n);
         if (limit) {
             limit -= n;
@@ -550,19 +577,37 @@ ptc_ssl_send_chain(ptc_conn_t *c, ptc_chain_t *in, off_t limit)
 }
 
 void
+ptc_ssl_shutdown(ptc_conn_t *c)
+{
+    ptc_ssl_conn_t *sc = c->ssl;
+    if (sc == NULL || !sc->handshaked || sc->no_send_shutdown
+        || (SSL_get_shutdown(sc->ssl) & SSL_SENT_SHUTDOWN)) {
+        return;
+    }
+    /* A close_notify says "the data ended here": never after a fatal TLS
+     * error, an I/O error, a connection abandoned in error (a response cut
+     * short, a timeout) or with a record still half written. */
+    if (c->error || c->read->error || c->write->error || sc->write_pending) {
+        sc->no_send_shutdown = 1;
+        return;
+    }
+    /* one attempt, never a wait for the peer's close_notify */
+    ERR_clear_error();
+    if (SSL_shutdown(sc->ssl) < 0) {
+        sc->no_send_shutdown = 1; /* the socket is full or gone: no retry */
+    }
+    ERR_clear_error();
+}
+
+void
 ptc_ssl_close(ptc_conn_t *c)
 {
     ptc_ssl_conn_t *sc = c->ssl;
     if (sc == NULL) {
         return;
     }
+    ptc_ssl_shutdown(c);
     c->ssl = NULL;
-    if (sc->handshaked && !sc->no_send_shutdown && !c->read->error && !c->write->error) {
-        /* one attempt: a close_notify for the peer, never a wait for its own */
-        SSL_set_quiet_shutdown(sc->ssl, 0);
-        ERR_clear_error();
-        (void)SSL_shutdown(sc->ssl);
-    }
     ERR_clear_error();
     SSL_free(sc->ssl);
     ptc_free(sc->hello);

@@ -42,7 +42,7 @@ struct ptc_ssl_conn_s {
     void (*handler)(ptc_conn_t *c); /* called once the handshake ended (check handshaked) */
     u_char *hello;                  /* server side: the first ClientHello message, or NULL */
     size_t hello_len;
-    size_t write_pending; /* bytes offered to an SSL_write that said WANT_WRITE */
+    size_t write_pending; /* bytes offered to an SSL_write that must be retried */
     unsigned handshaked : 1;
     unsigned client : 1;
     unsigned read_wants_write : 1; /* SSL_read needs the socket writable */
@@ -90,8 +90,12 @@ ssize_t ptc_ssl_recv(ptc_conn_t *c, u_char *buf, size_t size);
 ssize_t ptc_ssl_send(ptc_conn_t *c, const u_char *buf, size_t size);
 ptc_chain_t *ptc_ssl_send_chain(ptc_conn_t *c, ptc_chain_t *in, off_t limit);
 
-/* Send close_notify (once, without waiting for the peer's) and free the
- * SSL state. Called by ptc_conn_close. */
+/* Send close_notify now, once, without waiting for the peer's: before a
+ * lingering close shuts down the socket's write side. Nothing is sent after
+ * an error (TLS, I/O, or c->error: the data did not end cleanly) or while a
+ * record is half written. Reads still work afterwards. */
+void ptc_ssl_shutdown(ptc_conn_t *c);
+/* ptc_ssl_shutdown, then free the SSL state. Called by ptc_conn_close. */
 void ptc_ssl_close(ptc_conn_t *c);
 
 /* Log `fmt` followed by " (SSL: reason:reason...)" from OpenSSL's error

@@ -126,8 +126,14 @@ body_expect_continue(ptc_http_request_t *r)
         return;
     }
     static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    /* best effort: the client sends the body anyway after its own timeout */
-    (void)r->c->send(r->c, (const u_char *)line, sizeof(line) - 1);
+    ssize_t n = r->c->send(r->c, (const u_char *)line, sizeof(line) - 1);
+    if (n != (ssize_t)sizeof(line) - 1) {
+        /* Part of the line may be on the wire, or (TLS) sealed in a record
+         * that OpenSSL would complete with the response's first bytes: the
+         * stream is unusable, so the connection ends here. */
+        ptc_log_error(PTC_LOG_INFO, r->c->log, 0, "could not send \"100 Continue\"");
+        r->c->error = 1;
+    }
 }
 
 /* Pull bytes from the header buffer leftovers, then the socket, through
@@ -142,6 +148,10 @@ body_pump(ptc_http_request_t *r, body_sink_fn sink, unsigned *status)
         return rc;
     }
     body_expect_continue(r);
+    if (c->error) {
+        *status = 500;
+        return PTC_ERROR;
+    }
     for (;;) {
         ptc_buf_t b = {0};
         b.start = b.pos = b.last = scratch;

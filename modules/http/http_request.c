@@ -204,6 +204,9 @@ http_ssl_detect(ptc_event_t *rev)
         http_wait_request(rev);
         return;
     }
+    /* A handshake in progress is not idle: closing it to free a slot would
+     * only surface later (c->close) and drop a client that did finish. */
+    ptc_conn_reusable(c, false);
     if (ptc_http_ssl_start(c, hc->addr_conf->default_server->ctx->srv_conf) != PTC_OK) {
         http_close_connection(c);
     }
@@ -218,6 +221,7 @@ ptc_http_ssl_handshaked(ptc_conn_t *c)
     }
     c->read->handler = http_wait_request;
     c->write->handler = http_empty_handler;
+    ptc_conn_reusable(c, true); /* idle until the request starts */
     if (c->read->ready || c->read->eof) {
         http_wait_request(c->read);
     }
@@ -816,6 +820,7 @@ http_lingering_close(ptc_http_request_t *r)
     hc->lingering_timeout = timeout;
     http_free_request(r);
     c->data = hc;
+    ptc_ssl_shutdown(c); /* TLS: the close_notify goes before the FIN */
     if (shutdown(c->fd, SHUT_WR) == -1) {
         http_close_connection(c);
         return;

@@ -313,7 +313,10 @@ limit_req_test_reading(ptc_http_request_t *r)
             return;
         }
         if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-            if (errno == EAGAIN) {
+            /* On TLS an empty socket says nothing about the bytes OpenSSL
+             * already holds (a body that came with the head): keep `ready`
+             * so the body reader still looks there. */
+            if (errno == EAGAIN && c->ssl == NULL) {
                 c->read->ready = 0;
             }
             return;
