@@ -153,6 +153,12 @@ static const char *
 filter_parse_target(ptc_conf_t *cf, filter_rule_t *rule, const ptc_str_t *t)
 {
     rule->target_text = *t;
+    if (t->len > 1 && t->data[0] == '$') {
+        ptc_str_t name = {t->len - 1, t->data + 1};
+        rule->target = FILTER_TARGET_VAR;
+        rule->var_index = ptc_http_variable_index(cf, &name);
+        return rule->var_index < 0 ? PTC_CONF_ERROR : NULL;
+    }
     for (size_t i = 0; i < sizeof(filter_targets) / sizeof(filter_targets[0]); i++) {
         size_t n = strlen(filter_targets[i].name);
         bool keyed = filter_targets[i].keyed;
@@ -165,7 +171,7 @@ filter_parse_target(ptc_conf_t *cf, filter_rule_t *rule, const ptc_str_t *t)
     }
     return ptc_conf_error(cf,
                           "unknown filter target \"" PTC_STR_FMT "\" (path, uri, args, "
-                          "arg:NAME, header:NAME, cookie:NAME or body)",
+                          "arg:NAME, header:NAME, cookie:NAME, body or $variable)",
                           PTC_STR_ARG(*t));
 }
 

@@ -16,6 +16,7 @@ enum {
     FILTER_TARGET_HEADER,
     FILTER_TARGET_COOKIE,
     FILTER_TARGET_BODY,
+    FILTER_TARGET_VAR, /* $name: any variable ($ssl_ja4, $http_x, a map result) */
 };
 
 enum { FILTER_ACTION_DENY = 0, FILTER_ACTION_CLOSE, FILTER_ACTION_LOG };
@@ -26,6 +27,7 @@ typedef struct {
     ptc_str_t target_text; /* as written ("header:User-Agent"), for logs */
     ptc_str_t key;         /* NAME of arg:NAME, header:NAME, cookie:NAME */
     uint32_t key_hash;     /* header: ptc_hash_key_lc(key), as request headers carry */
+    int var_index;         /* $name: the variable's index */
     ptc_regex_t *re;
     unsigned target; /* FILTER_TARGET_* */
     unsigned action; /* FILTER_ACTION_* */

@@ -180,6 +180,16 @@ filter_rule_fires(const filter_run_t *run)
         return filter_header_fires(run);
     case FILTER_TARGET_COOKIE:
         return filter_cookie_fires(run);
+    case FILTER_TARGET_VAR: {
+        /* a variable that is not found is tested as an empty string */
+        ptc_http_variable_value_t *v =
+            ptc_http_variable_get((ptc_http_request_t *)r, run->rule->var_index);
+        if (v == NULL) {
+            return PTC_ERROR;
+        }
+        return v->not_found ? filter_fires(run, NULL, 0)
+                            : filter_fires(run, v->value.data, v->value.len);
+    }
     default:
         return filter_fires(run, run->st->body.data, run->st->body.len);
     }

@@ -453,3 +453,25 @@ def test_config_errors_name_file_and_line(ptc, rule, message):
     lines = srv.conf_path.read_text().splitlines()
     line = next(i for i, text in enumerate(lines, 1) if text == rule)
     assert "in %s:%d" % (srv.conf_path, line) in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------------------
+# a variable as the target: map results, client fingerprints, anything
+
+
+def test_variable_target(ptc, backends):
+    srv, _ = proxied(ptc, backends, 'filter_rule bots $bot ~ "^1$" deny=429;',
+                     http='map $http_user_agent $bot { default 0; ~*crawler 1; }')
+    assert raw_status(srv, "/", "User-Agent: friendly\r\n") == 200
+    assert raw_status(srv, "/", "User-Agent: EvilCrawler/2\r\n") == 429
+    # a variable that is not found is tested as an empty string
+    srv2, _ = proxied(ptc, backends, 'filter_rule noref $http_referer !~ "." deny;')
+    assert raw_status(srv2, "/") == 403
+    assert raw_status(srv2, "/", "Referer: http://x/\r\n") == 200
+
+
+def test_unknown_variable_target_is_a_config_error(ptc):
+    srv = ptc.prepare("server { listen 127.0.0.1:%PORT%;\n"
+                      'filter_rule r $no_such_var ~ "x"; }')
+    r = srv.cli("-t")
+    assert r.returncode == 1 and 'unknown "no_such_var" variable' in r.stderr, r.stderr

@@ -93,3 +93,36 @@ def test_openssl_and_curl_fingerprints_match_reference(ptc, cert):
 def test_fingerprints_are_empty_on_plain_connections(ptc):
     srv = ptc.start("server { listen 127.0.0.1:%PORT%; location / { " + SHOW + " } }")
     assert srv.get("/").body == b"||"
+
+
+def test_fingerprints_in_filter_rules_and_limit_req_keys(ptc, cert):
+    """$ssl_ja4 drives a filter rule and keys limit_req: a blocked client
+    fingerprint gets 403; a limited one gets 503 on its second request."""
+    expected = ja.fingerprints(ja.capture_python(python_context(), None))["ja4"]
+    srv = ptc.start(
+        "limit_req_zone $ssl_ja4 zone=ja:1m rate=1r/m;\n"
+        "server { listen 127.0.0.1:%PORT% ssl; "
+        "ssl_certificate fp.crt; ssl_certificate_key fp.key; "
+        # static files: `return` answers before the access phases run
+        'location /block { filter_rule ja4 $ssl_ja4 ~ "^' + expected + '$" deny; } '
+        'location /limit { limit_req zone=ja; } }',
+        files={"conf/fp.crt": cert[0], "conf/fp.key": cert[1], "html/block": "b",
+               "html/limit": "l", "html/index.html": "i"})
+
+    def status(path):
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+            with python_context().wrap_socket(s) as t:
+                t.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: fp.test\r\n"
+                          b"Connection: close\r\n\r\n")
+                data = b""
+                while True:
+                    chunk = t.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+        return parse_response(data).status
+
+    assert status(b"/block") == 403
+    assert status(b"/") == 200
+    assert status(b"/limit") == 200
+    assert status(b"/limit") == 503
