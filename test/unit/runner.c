@@ -65,7 +65,8 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_limit)                                                                                 \
     X(suite_filter)                                                                                \
     X(suite_sub)                                                                                   \
-    X(suite_access)
+    X(suite_access)                                                                                \
+    X(suite_upgrade)
 
 #define DECLARE(s) void s(void) __attribute__((weak));
 SUITES(DECLARE)
