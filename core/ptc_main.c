@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/ptc_conf_file.h"
@@ -15,6 +16,7 @@
 #include "core/ptc_pool.h"
 #include "core/ptc_process.h"
 #include "core/ptc_time.h"
+#include "core/ptc_upgrade.h"
 
 typedef struct {
     bool help, version, version_full, test, dump, quiet;
@@ -194,13 +196,19 @@ main_dump(ptc_cycle_t *cycle)
     fflush(stdout);
 }
 
-/* Start-up failure: stderr always, and the error log file when one exists. */
+/* Start-up failure: stderr, and the error log file when one exists (once
+ * when stderr is that file, as in a master started by a binary upgrade of
+ * a daemon). */
 static void
 main_fail(const ptc_cycle_params_t *pp, const char *err)
 {
-    ptc_log_stderr(PTC_LOG_EMERG, 0, "%s", err);
     const char *path = pp->error_log ? pp->error_log : main_abs(pp->prefix, PTC_ERROR_LOG_PATH);
     int fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+    struct stat a, b;
+    if (fd == -1 || fstat(fd, &a) == -1 || fstat(2, &b) == -1 || a.st_dev != b.st_dev
+        || a.st_ino != b.st_ino) {
+        ptc_log_stderr(PTC_LOG_EMERG, 0, "%s", err);
+    }
     if (fd != -1) {
         ptc_open_file_t f = {.fd = fd, .path = (char *)path};
         ptc_log_t log = {.level = PTC_LOG_EMERG, .file = &f};
@@ -213,13 +221,20 @@ static int
 main_start(ptc_cycle_t *cycle)
 {
     ptc_core_conf_t *cc = ptc_cycle_core_conf(cycle);
+    ptc_upgrade_adopt(cycle);
     for (size_t i = 0; ptc_modules[i]; i++) {
         if (ptc_modules[i]->init_module && ptc_modules[i]->init_module(cycle) != PTC_OK) {
             return 1;
         }
     }
-    if (cc->daemon && ptc_daemonize(cycle->log) != PTC_OK) {
-        return 1;
+    if (ptc_upgrade_started()) {
+        /* The old master is our parent and waits for us: no second fork. */
+        ptc_process_daemonized = true;
+    } else if (cc->daemon) {
+        if (ptc_daemonize(cycle->log) != PTC_OK) {
+            return 1;
+        }
+        ptc_upgrade_detached();
     }
     if (ptc_process_shared_init() != PTC_OK || ptc_cycle_write_pid(cycle) != PTC_OK) {
         return 1;
@@ -244,6 +259,7 @@ main(int argc, char **argv)
     main_opts_t o = {0};
     char err[4096];
 
+    ptc_upgrade_save_argv(argv);
     if (main_parse(argc, argv, &o) != PTC_OK) {
         return 1;
     }
@@ -296,7 +312,9 @@ main(int argc, char **argv)
             ptc_log_startup.file = &startup;
         }
     }
-    ptc_cycle_t *cycle = ptc_cycle_create(NULL, &pp, err, sizeof(err));
+    /* a master started by a binary upgrade builds on the old one's sockets */
+    ptc_cycle_t *inherited = pp.test_only ? NULL : ptc_upgrade_inherit();
+    ptc_cycle_t *cycle = ptc_cycle_create(inherited, &pp, err, sizeof(err));
     if (cycle == NULL) {
         main_fail(&pp, err);
         if (o.test) {

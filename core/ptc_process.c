@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Master process: signal handling with sigtimedwait (every signal is
  * blocked; the master takes them synchronously, so no handler races),
- * worker bookkeeping, reload by cycle swap, respawn of crashed workers. */
+ * worker bookkeeping, reload by cycle swap, respawn of crashed workers,
+ * and the old master's part of a binary upgrade (USR2 starts the new
+ * binary, WINCH stops the workers, HUP brings them back, the new master's
+ * exit restores the pid file). */
 #include "core/ptc_process.h"
 
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include "core/ptc_module.h"
 #include "core/ptc_process_int.h"
 #include "core/ptc_time.h"
+#include "core/ptc_upgrade.h"
 
 #define PROCESS_MAX_WORKERS 1024
 
@@ -28,12 +32,15 @@ typedef struct {
 } process_worker_t;
 
 int ptc_process_role;
+bool ptc_process_daemonized;
 int ptc_worker_slot = -1;
 volatile uint64_t *ptc_connection_counter;
 
 static process_worker_t process_workers[PROCESS_MAX_WORKERS];
 static size_t process_nworkers;
 static unsigned process_generation;
+static pid_t process_new_binary; /* the new master of a binary upgrade; 0: none */
+static bool process_noaccepting; /* workers stopped by WINCH: none is started until HUP */
 
 int
 ptc_process_shared_init(void)
@@ -75,6 +82,7 @@ ptc_daemonize(ptc_log_t *log)
         return PTC_ERROR;
     }
     umask(0);
+    ptc_process_daemonized = true;
     int fd = open("/dev/null", O_RDWR);
     if (fd != -1) {
         dup2(fd, 0);
@@ -147,12 +155,61 @@ process_live_workers(void)
     return n;
 }
 
+static bool
+process_slot_running(int slot)
+{
+    for (size_t i = 0; i < process_nworkers; i++) {
+        process_worker_t *w = &process_workers[i];
+        if (w->pid != 0 && w->slot == slot && w->generation == process_generation && !w->exiting) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Start a worker in every slot of the current configuration that has none
+ * (after WINCH: the old master takes over again). */
+static void
+process_resume_workers(ptc_cycle_t *cycle)
+{
+    process_noaccepting = false;
+    int64_t n = ptc_cycle_core_conf(cycle)->worker_processes;
+    for (int64_t i = 0; i < n; i++) {
+        if (!process_slot_running((int)i)) {
+            process_spawn(cycle, (int)i);
+        }
+    }
+}
+
+static void
+process_new_binary_exited(ptc_cycle_t *cycle, int status, bool stopping)
+{
+    if (WIFSIGNALED(status)) {
+        ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0, "new binary process %d exited on signal %d",
+                      (int)process_new_binary, WTERMSIG(status));
+    } else {
+        ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0, "new binary process %d exited with code %d",
+                      (int)process_new_binary, WEXITSTATUS(status));
+    }
+    process_new_binary = 0;
+    ptc_upgrade_restore_pid(cycle);
+    if (process_noaccepting && !stopping) {
+        ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0,
+                      "the new binary is gone, starting worker processes again");
+        process_resume_workers(cycle);
+    }
+}
+
 static void
 process_reap(ptc_cycle_t *cycle, bool stopping)
 {
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid == process_new_binary) {
+            process_new_binary_exited(cycle, status, stopping);
+            continue;
+        }
         for (size_t i = 0; i < process_nworkers; i++) {
             process_worker_t *w = &process_workers[i];
             if (w->pid != pid) {
@@ -173,7 +230,8 @@ process_reap(ptc_cycle_t *cycle, bool stopping)
                 ptc_log_error(PTC_LOG_ALERT, cycle->log, 0,
                               "worker process %d could not start and is not respawned", (int)pid);
             }
-            if (!w->exiting && !stopping && !fatal && w->generation == process_generation) {
+            if (!w->exiting && !stopping && !fatal && !process_noaccepting
+                && w->generation == process_generation) {
                 process_spawn(cycle, w->slot);
             }
         }
@@ -181,16 +239,18 @@ process_reap(ptc_cycle_t *cycle, bool stopping)
 }
 
 /* Stopping: the master's copies of the listening sockets go too, so new
- * connections are refused rather than queued for nobody. */
+ * connections are refused rather than queued for nobody. A unix socket's
+ * file stays while the other master of a binary upgrade may use it. */
 static void
 process_close_listeners(ptc_cycle_t *cycle)
 {
+    bool shared = process_new_binary != 0 || ptc_upgrade_parent_alive();
     ptc_listen_t **ls = cycle->listening.elts;
     for (size_t i = 0; i < cycle->listening.nelts; i++) {
         if (ls[i]->fd != -1) {
             close(ls[i]->fd);
             ls[i]->fd = -1;
-            if (ls[i]->sockaddr.ss_family == AF_UNIX) {
+            if (ls[i]->sockaddr.ss_family == AF_UNIX && !shared) {
                 unlink(((struct sockaddr_un *)&ls[i]->sockaddr)->sun_path);
             }
         }
@@ -218,12 +278,71 @@ process_reload(ptc_cycle_t *cycle)
         }
     }
     process_generation++;
+    process_noaccepting = false;
     process_start_workers(next);
     process_signal_workers(cycle, SIGQUIT, true);
     ptc_cycle_write_pid(next);
     ptc_cycle_destroy(cycle, next);
     ptc_cycle = next;
     return next;
+}
+
+/* HUP while a new binary runs: the configuration is not read again (the
+ * pid file is the new master's); the old workers come back (rollback). */
+static void
+process_hup(ptc_cycle_t **cycle)
+{
+    if (process_new_binary == 0) {
+        *cycle = process_reload(*cycle);
+        return;
+    }
+    ptc_log_error(PTC_LOG_NOTICE, (*cycle)->log, 0,
+                  "signal %d (SIGHUP) received, starting worker processes without rereading the "
+                  "configuration (new binary process %d is running)",
+                  SIGHUP, (int)process_new_binary);
+    process_resume_workers(*cycle);
+}
+
+static void
+process_usr2(ptc_cycle_t *cycle)
+{
+    pid_t by = ptc_upgrade_blocked_by();
+    if (process_new_binary) {
+        ptc_log_error(PTC_LOG_WARN, cycle->log, 0,
+                      "signal %d (SIGUSR2) received, ignored: new binary process %d is running",
+                      SIGUSR2, (int)process_new_binary);
+    } else if (by && ptc_upgrade_started()) {
+        ptc_log_error(PTC_LOG_WARN, cycle->log, 0,
+                      "signal %d (SIGUSR2) received, ignored: the old master %d is still running",
+                      SIGUSR2, (int)by);
+    } else if (by) {
+        ptc_log_error(PTC_LOG_WARN, cycle->log, 0,
+                      "signal %d (SIGUSR2) received, ignored: binary upgrade needs \"daemon on\" "
+                      "(the parent process %d would not know the new master)",
+                      SIGUSR2, (int)by);
+    } else {
+        ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0,
+                      "signal %d (SIGUSR2) received, changing binary", SIGUSR2);
+        pid_t pid = ptc_upgrade_exec(cycle);
+        process_new_binary = pid > 0 ? pid : 0;
+    }
+}
+
+/* WINCH: the workers stop gracefully and are not replaced; the master
+ * keeps its sockets (the new binary's workers serve them). In the
+ * foreground it is a terminal resize, not an order. */
+static void
+process_winch(ptc_cycle_t *cycle)
+{
+    if (!ptc_process_daemonized) {
+        ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0,
+                      "signal %d (SIGWINCH) received, ignored: not running as a daemon", SIGWINCH);
+        return;
+    }
+    ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0,
+                  "signal %d (SIGWINCH) received, gracefully stopping worker processes", SIGWINCH);
+    process_noaccepting = true;
+    process_signal_workers(cycle, SIGQUIT, false);
 }
 
 int
@@ -248,7 +367,17 @@ ptc_master_run(ptc_cycle_t *cycle)
             break;
         case SIGHUP:
             if (!terminating && !quitting) {
-                cycle = process_reload(cycle);
+                process_hup(&cycle);
+            }
+            break;
+        case SIGUSR2:
+            if (!terminating && !quitting) {
+                process_usr2(cycle);
+            }
+            break;
+        case SIGWINCH:
+            if (!terminating && !quitting) {
+                process_winch(cycle);
             }
             break;
         case SIGUSR1:
@@ -290,7 +419,11 @@ ptc_master_run(ptc_cycle_t *cycle)
         }
     }
     ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0, "exit");
-    ptc_cycle_delete_pid(cycle);
+    if (process_new_binary) {
+        ptc_upgrade_delete_oldbin(cycle); /* the pid file is the new master's */
+    } else {
+        ptc_cycle_delete_pid(cycle);
+    }
     for (size_t i = 0; ptc_modules[i]; i++) {
         if (ptc_modules[i]->exit_master) {
             ptc_modules[i]->exit_master(cycle);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Process model: the master parses config, owns sockets, forks workers and
  * turns signals into actions (HUP reload, QUIT graceful stop, TERM/INT fast
- * stop, USR1 reopen logs, CHLD respawn). Workers run the event loop. */
+ * stop, USR1 reopen logs, CHLD respawn, USR2 + WINCH binary upgrade).
+ * Workers run the event loop. */
 #ifndef PTC_CORE_PROCESS_H
 #define PTC_CORE_PROCESS_H
 
@@ -12,6 +13,9 @@ enum { PTC_PROCESS_SINGLE = 0, PTC_PROCESS_MASTER, PTC_PROCESS_WORKER };
 
 extern int ptc_process_role;
 extern int ptc_worker_slot;
+/* Detached from the terminal: by daemon on, or started by a binary upgrade
+ * of a master that was. Only then does the master act on WINCH. */
+extern bool ptc_process_daemonized;
 /* Set in a worker that was told to stop gracefully: finish what is in
  * flight, answer the next request on a kept-alive connection with
  * "Connection: close", accept nothing new. */

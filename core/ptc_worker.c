@@ -21,7 +21,8 @@
 #define WORKER_ACCEPT_BATCH 64
 
 bool ptc_worker_exiting;
-static volatile sig_atomic_t worker_sig_quit, worker_sig_term, worker_sig_reopen;
+static volatile sig_atomic_t worker_sig_quit, worker_sig_term, worker_sig_reopen,
+    worker_sig_upgrade;
 static ptc_event_t worker_shutdown_ev;
 
 static void
@@ -37,6 +38,9 @@ worker_signal(int sig)
         break;
     case SIGUSR1:
         worker_sig_reopen = 1;
+        break;
+    case SIGUSR2:
+        worker_sig_upgrade = 1;
         break;
     default:
         break;
@@ -54,9 +58,16 @@ worker_signals(void)
     for (size_t i = 0; i < ptc_nelems(sigs); i++) {
         sigaction(sigs[i], &sa, NULL);
     }
+    /* without a master, USR2 is answered with a notice: there is nobody to
+     * hand the sockets over */
+    if (ptc_process_role == PTC_PROCESS_SINGLE) {
+        sigaction(SIGUSR2, &sa, NULL);
+    }
     sa.sa_handler = SIG_IGN;
     sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGUSR2, &sa, NULL);
+    if (ptc_process_role != PTC_PROCESS_SINGLE) {
+        sigaction(SIGUSR2, &sa, NULL);
+    }
     sigaction(SIGWINCH, &sa, NULL);
 }
 
@@ -247,6 +258,13 @@ ptc_worker_run(ptc_cycle_t *cycle, int slot)
         if (worker_sig_reopen) {
             worker_sig_reopen = 0;
             ptc_cycle_reopen_files(cycle);
+        }
+        if (worker_sig_upgrade) {
+            worker_sig_upgrade = 0;
+            ptc_log_error(PTC_LOG_NOTICE, cycle->log, 0,
+                          "signal %d (SIGUSR2) received, ignored: binary upgrade needs "
+                          "\"master_process on\"",
+                          SIGUSR2);
         }
         if (worker_sig_quit && !ptc_worker_exiting) {
             worker_begin_shutdown(cycle);

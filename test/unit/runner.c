@@ -68,7 +68,8 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_sub)                                                                                   \
     X(suite_access)                                                                                \
     X(suite_ssl_io)                                                                                \
-    X(suite_limit)
+    X(suite_limit)                                                                                 \
+    X(suite_upgrade)
 
 #define DECLARE(s) void s(void) __attribute__((weak));
 SUITES(DECLARE)
