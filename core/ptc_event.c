@@ -73,6 +73,15 @@ ptc_event_add_listen(ptc_conn_t *c)
 }
 
 int
+ptc_event_reorder_listen(ptc_conn_t *c)
+{
+    if (event_ctl(c, EPOLL_CTL_DEL, 0) != PTC_OK) {
+        return PTC_ERROR;
+    }
+    return event_ctl(c, EPOLL_CTL_ADD, EPOLLIN | EPOLLEXCLUSIVE);
+}
+
+int
 ptc_event_del(ptc_conn_t *c)
 {
     c->read->active = 0;

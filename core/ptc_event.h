@@ -41,6 +41,11 @@ void ptc_event_done(void);
 int ptc_event_add_conn(ptc_conn_t *c);
 /* Register a listening socket (level-triggered, EPOLLEXCLUSIVE). */
 int ptc_event_add_listen(ptc_conn_t *c);
+/* Register a listening socket again, which moves this worker to the end of
+ * the socket's exclusive wait queue. The kernel hands an EPOLLEXCLUSIVE
+ * wake-up to the first waiter in that queue, so without this one worker
+ * takes nearly every connection; re-registering now and then spreads them. */
+int ptc_event_reorder_listen(ptc_conn_t *c);
 /* Remove an fd from the set (only needed for listeners; closing an fd
  * removes connections implicitly). */
 int ptc_event_del(ptc_conn_t *c);

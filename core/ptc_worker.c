@@ -71,6 +71,11 @@ worker_signals(void)
     sigaction(SIGWINCH, &sa, NULL);
 }
 
+/* Accepted connections between two re-registrations of a shared listener
+ * (see ptc_event_reorder_listen): two syscalls per this many accepts. */
+#define WORKER_REORDER_EVERY 16
+static unsigned worker_accepted;
+
 static void
 worker_accept(ptc_event_t *ev)
 {
@@ -115,6 +120,9 @@ worker_accept(ptc_event_t *ev)
         ptc_log_debug(c->log, "*%llu accept: %.*s fd:%d", (unsigned long long)c->number,
                       PTC_STR_ARG(c->addr_text), fd);
         ls->handler(c);
+        if (!ls->reuseport && ++worker_accepted % WORKER_REORDER_EVERY == 0) {
+            ptc_event_reorder_listen(lc);
+        }
     }
 }
 

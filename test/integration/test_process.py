@@ -289,3 +289,17 @@ def test_s_stop_ends_it(ptc):
     assert srv.wait_for(lambda: not any(pid_alive(p) for p in pids), timeout=5)
     assert not srv.pid_path.exists()
     assert not port_open(srv.port)
+
+
+def test_connections_spread_over_workers(ptc):
+    """Sequential connections to a shared listener reach every worker: the
+    EPOLLEXCLUSIVE wait queue is reordered now and then (as nginx does),
+    else the first worker in it takes nearly all of them."""
+    srv = ptc.start("server { listen 127.0.0.1:%PORT%; location / { return 200 $pid; } }",
+                    workers=2)
+    assert srv.wait_for(lambda: len(srv.worker_pids()) == 2)
+    seen = {}
+    for _ in range(200):
+        pid = srv.get("/").body.decode()
+        seen[pid] = seen.get(pid, 0) + 1
+    assert len(seen) == 2 and min(seen.values()) >= 40, seen
