@@ -139,7 +139,8 @@ sess_buckets(sess_shm_t *sh)
 static inline sess_slot_t *
 sess_slots(sess_shm_t *sh)
 {
-    return (sess_slot_t *)(sess_buckets(sh) + sh->nbuckets);
+    /* the slots hold 64-bit fields: align them past the bucket array */
+    return (sess_slot_t *)ptc_align((uintptr_t)(sess_buckets(sh) + sh->nbuckets), 8);
 }
 
 static void
@@ -245,7 +246,7 @@ sess_zone_init(ptc_shm_zone_t *zone, void *old_data)
         return PTC_OK;
     }
     sess_shm_t *sh = zone->addr;
-    size_t room = zone->size - sizeof(*sh);
+    size_t room = zone->size - sizeof(*sh) - 8; /* 8: alignment of the slots */
     uint32_t n = (uint32_t)(room / (sizeof(sess_slot_t) + 2 * sizeof(uint32_t)));
     if (n < 8) {
         zone->error = "the session cache zone is too small";
