@@ -375,9 +375,19 @@ ptc_ssl_handshake(ptc_conn_t *c)
     sc->no_send_shutdown = 1;
     c->read->error = 1;
     unsigned long first = ERR_peek_error();
-    unsigned level = ssl_client_mistake(first) ? PTC_LOG_INFO : PTC_LOG_CRIT;
+    if (sc->client && ERR_GET_LIB(first) == ERR_LIB_SSL
+        && ERR_GET_REASON(first) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+        /* the caller names the certificate's fault (SSL_get_verify_result) */
+        ERR_clear_error();
+        return PTC_ERROR;
+    }
+    /* a failed handshake to an origin is a failed upstream (error, as
+     * nginx logs it); a client's is routine */
+    unsigned level = sc->client                  ? PTC_LOG_ERR
+                     : ssl_client_mistake(first) ? PTC_LOG_INFO
+                                                 : PTC_LOG_CRIT;
     if (e == SSL_ERROR_SYSCALL && first == 0) {
-        ptc_log_error(PTC_LOG_INFO, c->log, err,
+        ptc_log_error(sc->client ? PTC_LOG_ERR : PTC_LOG_INFO, c->log, err,
                       err ? "SSL_do_handshake() failed"
                           : "peer closed connection in SSL handshake");
         return PTC_ERROR;
