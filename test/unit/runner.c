@@ -66,7 +66,8 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_limit)                                                                                 \
     X(suite_filter)                                                                                \
     X(suite_sub)                                                                                   \
-    X(suite_access)
+    X(suite_access)                                                                                \
+    X(suite_proxy_ssl)
 
 #define DECLARE(s) void s(void) __attribute__((weak));
 SUITES(DECLARE)
