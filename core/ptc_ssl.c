@@ -425,9 +425,12 @@ ssl_io_error(ptc_conn_t *c, int n, bool reading)
     int err = e == SSL_ERROR_SYSCALL ? errno : 0;
     sc->no_send_shutdown = 1;
     (reading ? c->read : c->write)->error = 1;
-    unsigned level = err == ECONNRESET || err == EPIPE || ssl_client_mistake(ERR_peek_error())
-                         ? PTC_LOG_INFO
-                         : PTC_LOG_ERR;
+    /* an origin's TLS alert (e.g. it wanted a client certificate) is worth
+     * an error line; a reset is routine on either side */
+    unsigned level =
+        err == ECONNRESET || err == EPIPE || (!sc->client && ssl_client_mistake(ERR_peek_error()))
+            ? PTC_LOG_INFO
+            : PTC_LOG_ERR;
     ptc_ssl_error(level, c->log, err, reading ? "SSL_read() failed" : "SSL_write() failed");
     return PTC_ERROR;
 }
