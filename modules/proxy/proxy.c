@@ -215,6 +215,9 @@ proxy_inherit_pass(proxy_loc_conf_t *conf, const proxy_loc_conf_t *prev)
     conf->has_uri = prev->has_uri;
     conf->location = prev->location;
     conf->location_type = prev->location_type;
+    conf->https = prev->https;
+    conf->file = prev->file;
+    conf->line = prev->line;
     conf->set = true;
 }
 

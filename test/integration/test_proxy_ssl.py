@@ -743,3 +743,13 @@ def test_verify_an_address_against_the_certificate_ip(ptc, backends):
     assert srv.get("/good").status == 200
     assert srv.get("/bad").status == 502
     assert log_has(srv, 'upstream SSL certificate does not match "127.0.0.1"')
+
+
+def test_if_block_inherits_https(ptc, backends):
+    """An `if` inside a location proxies as the location does, over TLS too."""
+    b = origin(backends)
+    srv = front(ptc, "location / { proxy_pass https://%s; "
+                "if ($arg_x) { add_header X-If yes always; } }" % b.addr)
+    r = srv.get("/?x=1")
+    assert (r.status, r.header("X-If"), r.header("X-Backend")) == (200, "yes", b.name)
+    assert len(tls_of(b)) == 1
