@@ -387,9 +387,19 @@ ptc_ssl_handshake(ptc_conn_t *c)
     sc->no_send_shutdown = 1;
     c->read->error = 1;
     unsigned long first = ERR_peek_error();
-    unsigned level = ssl_client_mistake(first) ? PTC_LOG_INFO : PTC_LOG_CRIT;
+    if (sc->client && ERR_GET_LIB(first) == ERR_LIB_SSL
+        && ERR_GET_REASON(first) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+        /* the caller names the certificate's fault (SSL_get_verify_result) */
+        ERR_clear_error();
+        return PTC_ERROR;
+    }
+    /* a failed handshake to an origin is a failed upstream (error, as
+     * nginx logs it); a client's is routine */
+    unsigned level = sc->client                  ? PTC_LOG_ERR
+                     : ssl_client_mistake(first) ? PTC_LOG_INFO
+                                                 : PTC_LOG_CRIT;
     if ((e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN) && first == 0) {
-        ptc_log_error(PTC_LOG_INFO, c->log, err,
+        ptc_log_error(sc->client ? PTC_LOG_ERR : PTC_LOG_INFO, c->log, err,
                       err ? "SSL_do_handshake() failed"
                           : "peer closed connection in SSL handshake");
         return PTC_ERROR;
@@ -433,9 +443,12 @@ ssl_io_error(ptc_conn_t *c, int n, bool reading)
     int err = e == SSL_ERROR_SYSCALL ? errno : 0;
     sc->no_send_shutdown = 1;
     (reading ? c->read : c->write)->error = 1;
-    unsigned level = err == ECONNRESET || err == EPIPE || ssl_client_mistake(ERR_peek_error())
-                         ? PTC_LOG_INFO
-                         : PTC_LOG_ERR;
+    /* an origin's TLS alert (e.g. it wanted a client certificate) is worth
+     * an error line; a reset is routine on either side */
+    unsigned level =
+        err == ECONNRESET || err == EPIPE || (!sc->client && ssl_client_mistake(ERR_peek_error()))
+            ? PTC_LOG_INFO
+            : PTC_LOG_ERR;
     ptc_ssl_error(level, c->log, err, reading ? "SSL_read() failed" : "SSL_write() failed");
     return PTC_ERROR;
 }

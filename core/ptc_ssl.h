@@ -82,7 +82,9 @@ unsigned ptc_ssl_protocol_bit(const ptc_str_t *name);
 int ptc_ssl_create_conn(ptc_conn_t *c, SSL_CTX *ctx, bool client);
 /* Run the handshake: PTC_OK (done: ops swapped), PTC_AGAIN (the events now
  * drive it; c->ssl->handler is called when it ends, either way) or
- * PTC_ERROR (failed: logged at info level for client mistakes). */
+ * PTC_ERROR (failed: logged at info level for client mistakes; on the
+ * client side at error level, except a peer certificate that failed
+ * verification, which the caller reports from SSL_get_verify_result). */
 int ptc_ssl_handshake(ptc_conn_t *c);
 
 /* TLS transport ops (installed by the handshake). */

@@ -2,7 +2,7 @@
 /* The proxy module's configuration: proxy_pass and the proxy_* directives,
  * with nginx's defaults (Host $proxy_host, Connection close, HTTP/1.0,
  * 60s timeouts, 4k/8 buffers, next upstream on error and timeout). The
- * request path lives in proxy_run.c. */
+ * request path lives in proxy_run.c, TLS to upstreams in proxy_ssl.c. */
 #include "modules/proxy/proxy_int.h"
 
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include "core/ptc_pool.h"
 
 static int proxy_preconfig(ptc_conf_t *cf);
+static void *proxy_create_main(ptc_conf_t *cf);
 static void *proxy_create_loc(ptc_conf_t *cf);
 static const char *proxy_merge_loc(ptc_conf_t *cf, void *prev, void *conf);
 static const char *proxy_pass(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
@@ -27,6 +28,15 @@ static const char *proxy_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void 
 static const ptc_conf_enum_t proxy_pp_enum[] = {
     {"off", 0}, {"on", 1}, {"v1", 1}, {"v2", 2}, {NULL, 0}};
 #define OFF(f) PTC_CONF_LOC, offsetof(proxy_loc_conf_t, f)
+#define SSL(f) PTC_CONF_LOC, offsetof(proxy_loc_conf_t, ssl.f)
+
+static const ptc_conf_bounds_t proxy_ssl_depth_bounds = {0, 100};
+
+/* The proxy module's main conf: client TLS contexts, shared between
+ * locations whose proxy_ssl_* settings are identical. */
+typedef struct {
+    ptc_array_t ssl_shared; /* proxy_ssl_t * */
+} proxy_main_conf_t;
 
 static const ptc_directive_t proxy_directives[] = {
     {"proxy_pass", PTC_CTX_LOCATION | PTC_CTX_IF_LOC, PTC_ARGS_1, proxy_pass, OFF(url), NULL},
@@ -63,6 +73,25 @@ static const ptc_directive_t proxy_directives[] = {
     {"proxy_temp_file_write_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
     {"proxy_headers_hash_max_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
     {"proxy_headers_hash_bucket_size", HSL, PTC_ARGS_1, proxy_ignored, OFF(set), NULL},
+    /* TLS to the upstream: proxy_ssl.c */
+    {"proxy_ssl_verify", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, SSL(verify), NULL},
+    {"proxy_ssl_verify_depth", HSL, PTC_ARGS_1, ptc_conf_set_num, SSL(verify_depth),
+     &proxy_ssl_depth_bounds},
+    {"proxy_ssl_trusted_certificate", HSL, PTC_ARGS_1, ptc_proxy_ssl_set_file,
+     SSL(trusted_certificate), NULL},
+    {"proxy_ssl_crl", HSL, PTC_ARGS_1, ptc_proxy_ssl_set_file, SSL(crl), NULL},
+    {"proxy_ssl_server_name", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, SSL(server_name), NULL},
+    {"proxy_ssl_name", HSL, PTC_ARGS_1, ptc_proxy_ssl_set_name, SSL(name), NULL},
+    {"proxy_ssl_protocols", HSL, PTC_ARGS_1MORE, ptc_proxy_ssl_set_protocols, SSL(protocols), NULL},
+    {"proxy_ssl_ciphers", HSL, PTC_ARGS_1, ptc_conf_set_str, SSL(ciphers), NULL},
+    {"proxy_ssl_certificate", HSL, PTC_ARGS_1, ptc_proxy_ssl_set_file, SSL(certificate), NULL},
+    {"proxy_ssl_certificate_key", HSL, PTC_ARGS_1, ptc_proxy_ssl_set_file, SSL(certificate_key),
+     NULL},
+    {"proxy_ssl_password_file", HSL, PTC_ARGS_1, ptc_proxy_ssl_set_password_file, SSL(passwords),
+     NULL},
+    {"proxy_ssl_session_reuse", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, SSL(session_reuse), NULL},
+    {"proxy_ssl_conf_command", HSL, PTC_ARGS_2, ptc_proxy_ssl_set_conf_command, SSL(conf_commands),
+     NULL},
     PTC_DIRECTIVE_END,
 };
 
@@ -71,6 +100,7 @@ ptc_module_t ptc_proxy_module = {
     .type = PTC_MODULE_HTTP,
     .directives = proxy_directives,
     .preconfig = proxy_preconfig,
+    .create_main = proxy_create_main,
     .create_loc = proxy_create_loc,
     .merge_loc = proxy_merge_loc,
 };
@@ -78,7 +108,20 @@ ptc_module_t ptc_proxy_module = {
 static int
 proxy_preconfig(ptc_conf_t *cf)
 {
+    if (ptc_proxy_ssl_init(cf) != PTC_OK) {
+        return PTC_ERROR;
+    }
     return ptc_proxy_variables(cf);
+}
+
+static void *
+proxy_create_main(ptc_conf_t *cf)
+{
+    proxy_main_conf_t *pmcf = ptc_pcalloc(cf->pool, sizeof(*pmcf));
+    if (pmcf == NULL || ptc_array_init(&pmcf->ssl_shared, cf->pool, 4, sizeof(proxy_ssl_t *))) {
+        return NULL;
+    }
+    return pmcf;
 }
 
 static void *
@@ -110,6 +153,7 @@ proxy_create_loc(ptc_conf_t *cf)
     c->method = PTC_CONF_UNSET_PTR;
     c->proxy_protocol = PTC_CONF_UNSET;
     c->max_temp_file_size = PTC_CONF_UNSET_SIZE;
+    ptc_proxy_ssl_create_conf(&c->ssl);
     return c;
 }
 
@@ -171,6 +215,9 @@ proxy_inherit_pass(proxy_loc_conf_t *conf, const proxy_loc_conf_t *prev)
     conf->has_uri = prev->has_uri;
     conf->location = prev->location;
     conf->location_type = prev->location_type;
+    conf->https = prev->https;
+    conf->file = prev->file;
+    conf->line = prev->line;
     conf->set = true;
 }
 
@@ -216,6 +263,11 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     if (ptc_conf_resolve_path(cf, &conf->temp_path) != PTC_OK) {
         return "out of memory";
     }
+    proxy_main_conf_t *pmcf = ptc_http_conf_get_main(cf, ptc_proxy_module);
+    const char *rv = ptc_proxy_ssl_merge(cf, prev, conf, &pmcf->ssl_shared);
+    if (rv) {
+        return rv;
+    }
     if (conf->bufs_num < 2) {
         return "there must be at least 2 \"proxy_buffers\"";
     }
@@ -235,7 +287,7 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     return NULL;
 }
 
-/* "http://host[:port][/uri]" -> group, $proxy_host/$proxy_port, uri */
+/* "http[s]://host[:port][/uri]" -> group, $proxy_host/$proxy_port, uri */
 static const char *
 proxy_parse_url(ptc_conf_t *cf, proxy_loc_conf_t *plcf, ptc_str_t url)
 {
@@ -243,8 +295,9 @@ proxy_parse_url(ptc_conf_t *cf, proxy_loc_conf_t *plcf, ptc_str_t url)
         url.data += 7;
         url.len -= 7;
     } else if (url.len > 8 && ptc_strncasecmp(url.data, (const u_char *)"https://", 8) == 0) {
-        return ptc_conf_error(cf, "https:// in \"proxy_pass\" needs the ssl module, which is "
-                                  "not in this build");
+        url.data += 8;
+        url.len -= 8;
+        plcf->https = true;
     } else {
         return ptc_conf_error(cf, "invalid URL prefix in \"" PTC_STR_FMT "\"", PTC_STR_ARG(url));
     }
@@ -272,10 +325,12 @@ proxy_parse_url(ptc_conf_t *cf, proxy_loc_conf_t *plcf, ptc_str_t url)
     if (colon && !(host.len > 5 && memcmp(host.data, "unix:", 5) == 0)) {
         plcf->port.data = (u_char *)colon + 1;
         plcf->port.len = host.len - (size_t)(colon + 1 - host.data);
+    } else if (plcf->https) {
+        ptc_str_set(&plcf->port, "443");
     } else {
         ptc_str_set(&plcf->port, "80");
     }
-    plcf->group = ptc_upstream_group_get(cf, &host, true, 80);
+    plcf->group = ptc_upstream_group_get(cf, &host, true, plcf->https ? 443 : 80);
     return plcf->group ? NULL : PTC_CONF_ERROR;
 }
 
@@ -288,6 +343,8 @@ proxy_pass(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
         return "is duplicate";
     }
     plcf->set = true;
+    plcf->file = cf->node->file;
+    plcf->line = cf->node->line;
     plcf->url = *ptc_conf_arg(cf, 1);
     plcf->location = clcf->name;
     plcf->location_type = clcf->type;

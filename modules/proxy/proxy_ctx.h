@@ -5,7 +5,7 @@
 
 #include "modules/proxy/proxy_int.h"
 
-enum { PX_CONNECT = 0, PX_SEND, PX_HEADER, PX_BODY, PX_TUNNEL, PX_DONE };
+enum { PX_CONNECT = 0, PX_SSL, PX_SEND, PX_HEADER, PX_BODY, PX_TUNNEL, PX_DONE };
 
 #define PROXY_TRIES_LOG 16
 
@@ -64,6 +64,12 @@ typedef struct {
     ptc_msec_t wait_until;
     ptc_buf_t *tun_up;   /* tunnel: client -> upstream bytes */
     ptc_buf_t *tun_down; /* tunnel: upstream -> client bytes */
+
+    /* TLS to the upstream (proxy_ssl.c) */
+    proxy_ssl_t *ssl;   /* the context this request speaks TLS with, NULL: plain */
+    ptc_str_t ssl_name; /* proxy_ssl_name evaluated: host part, NUL-terminated */
+    bool ssl_name_ip;   /* ssl_name is an address: no SNI, checked as an address */
+    ptc_chain_t *pp;    /* the PROXY header still to send before the handshake */
     unsigned status_line_done : 1;
     unsigned status_logged : 1;  /* this try's status is in $upstream_status */
     unsigned head_body_done : 1; /* body bytes read with the head were passed on */
@@ -92,5 +98,23 @@ int ptc_proxy_parse_status_line(proxy_ctx_t *ctx, ptc_buf_t *b);
 int ptc_proxy_process_headers(proxy_ctx_t *ctx);
 /* The record of the current try (a scratch one past PROXY_TRIES_LOG). */
 proxy_try_log_t *ptc_proxy_tlog(proxy_ctx_t *ctx);
+
+/* proxy_ssl.c, per request */
+/* Evaluate proxy_ssl_name (default: $proxy_host) into ctx->ssl_name, in
+ * r->pool. PTC_OK or PTC_ERROR (logged). */
+int ptc_proxy_ssl_name(proxy_ctx_t *ctx);
+/* May this request use pooled connection c? Plain with plain; TLS only
+ * when made with the request's context for the same name. */
+bool ptc_proxy_ssl_match(const proxy_ctx_t *ctx, const ptc_conn_t *c);
+/* An idle pooled TLS connection turned readable: true when that was only
+ * a record without data (keep it), false when it must be closed. */
+bool ptc_proxy_ssl_idle_alive(ptc_conn_t *c);
+/* Make the connected ctx->uc a TLS connection: PROXY header (ctx->pp)
+ * first, then the handshake, within proxy_connect_timeout. Always ends in
+ * ptc_proxy_ssl_done(), at once or from an event. */
+void ptc_proxy_ssl_start(proxy_ctx_t *ctx);
+/* proxy_run.c: the handshake ended; `ft` 0 (send the request) or the
+ * PROXY_FT_* failure (already logged: next peer or 502/504). */
+void ptc_proxy_ssl_done(proxy_ctx_t *ctx, unsigned ft);
 
 #endif

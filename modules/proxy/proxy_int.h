@@ -32,6 +32,28 @@ typedef struct {
     ptc_http_complex_value_t *to;
 } proxy_redirect_t;
 
+/* A client TLS context built from one set of proxy_ssl_* settings, shared
+ * by the locations with identical ones, with its per-worker saved sessions
+ * (proxy_ssl.c). */
+typedef struct proxy_ssl_s proxy_ssl_t;
+
+/* The proxy_ssl_* directives of one level (UNSET until merged). */
+typedef struct {
+    int verify;
+    int64_t verify_depth;
+    int server_name;
+    int session_reuse;
+    unsigned protocols;
+    ptc_str_t trusted_certificate; /* absolute paths, or empty */
+    ptc_str_t crl;
+    ptc_str_t certificate;
+    ptc_str_t certificate_key;
+    ptc_str_t ciphers;
+    ptc_array_t *passwords;         /* ptc_str_t (proxy_ssl_password_file) */
+    ptc_array_t *conf_commands;     /* ptc_str_t name, value pairs */
+    ptc_http_complex_value_t *name; /* proxy_ssl_name; NULL: $proxy_host */
+} proxy_ssl_conf_t;
+
 typedef struct {
     /* proxy_pass */
     ptc_upstream_group_t *group;      /* fixed target, NULL with variables */
@@ -72,6 +94,11 @@ typedef struct {
     ptc_str_t temp_path;       /* where responses spool for slow clients */
     size_t max_temp_file_size; /* 0: never spool */
     bool set;                  /* proxy_pass given at this level */
+    bool https;                /* proxy_pass https:// */
+    const char *file;          /* where proxy_pass was written */
+    unsigned line;
+    proxy_ssl_conf_t ssl;
+    proxy_ssl_t *ssl_ctx; /* https:// or variables: the client context, else NULL */
 } proxy_loc_conf_t;
 
 extern ptc_module_t ptc_proxy_module;
@@ -79,5 +106,31 @@ extern ptc_module_t ptc_proxy_module;
 /* proxy_run.c */
 void ptc_proxy_handler(ptc_http_request_t *r);
 int ptc_proxy_variables(ptc_conf_t *cf);
+
+/* The host part of a proxy_ssl_name value: no port, no brackets
+ * ("[::1]:443" -> "::1", "origin:8443" -> "origin"); an address with
+ * several colons and no brackets is left whole. Points into name. */
+void ptc_proxy_ssl_host_part(const ptc_str_t *name, ptc_str_t *host);
+
+/* proxy_ssl.c, at config time: setters of the proxy_ssl_* directives
+ * whose values need more than the generic ones (absolute file paths,
+ * protocol names, a password file read now, name/value pairs, a complex
+ * value) */
+const char *ptc_proxy_ssl_set_file(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+const char *ptc_proxy_ssl_set_protocols(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+const char *ptc_proxy_ssl_set_password_file(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+const char *ptc_proxy_ssl_set_conf_command(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+const char *ptc_proxy_ssl_set_name(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+/* Once per process, before any context is built. PTC_OK or PTC_ERROR. */
+int ptc_proxy_ssl_init(ptc_conf_t *cf);
+/* Set the UNSET sentinels of a fresh conf. */
+void ptc_proxy_ssl_create_conf(proxy_ssl_conf_t *conf);
+/* Inherit and default the settings; for a location whose proxy_pass may
+ * speak TLS, find or build its context (plcf->ssl_ctx), shared with the
+ * earlier locations of identical settings (`shared`, an array of
+ * proxy_ssl_t *, owned by the proxy main conf). NULL, or an error message
+ * (PTC_CONF_ERROR when already reported with file:line). */
+const char *ptc_proxy_ssl_merge(ptc_conf_t *cf, proxy_loc_conf_t *prev, proxy_loc_conf_t *conf,
+                                ptc_array_t *shared);
 
 #endif

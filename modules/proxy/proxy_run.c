@@ -8,7 +8,8 @@
  * the client connection is closed, never ended as if complete.
  *
  *   state       waits for           next
- *   PX_CONNECT  upstream writable   PX_SEND (or next peer)
+ *   PX_CONNECT  upstream writable   PX_SSL for https, else PX_SEND (or next peer)
+ *   PX_SSL      either direction    PX_SEND after the handshake (or next peer)
  *   PX_SEND     upstream writable   PX_HEADER when all is sent
  *   PX_HEADER   upstream readable   PX_BODY / PX_TUNNEL / done (or next peer)
  *   PX_BODY     upstream readable,  done at the body's end
@@ -30,6 +31,7 @@
 #include "modules/proxy/proxy_stream.h"
 
 static void proxy_connect(proxy_ctx_t *ctx);
+static void proxy_connected(proxy_ctx_t *ctx);
 static void proxy_wake_waiter(ptc_upstream_group_t *g);
 static void proxy_next(proxy_ctx_t *ctx, unsigned ft, const char *what, int err);
 static void proxy_up_read(ptc_event_t *ev);
@@ -71,6 +73,9 @@ proxy_idle_handler(ptc_event_t *ev)
      * upstream (or sent junk): either way it cannot be reused. */
     ptc_conn_t *c = ev->data;
     ptc_upstream_group_t *g = c->data;
+    if (c->ssl && !ev->timedout && ev == c->read && ptc_proxy_ssl_idle_alive(c)) {
+        return;
+    }
     ptc_queue_remove(&c->queue);
     g->nidle--;
     ptc_conn_close(c);
@@ -126,7 +131,8 @@ proxy_pooled(proxy_ctx_t *ctx)
          q = ptc_queue_next(q)) {
         ptc_conn_t *c = ptc_queue_data(q, ptc_conn_t, queue);
         if (ptc_sockaddr_eq((struct sockaddr *)&c->sockaddr, c->socklen,
-                            (struct sockaddr *)&ctx->peer->sockaddr, ctx->peer->socklen)) {
+                            (struct sockaddr *)&ctx->peer->sockaddr, ctx->peer->socklen)
+            && ptc_proxy_ssl_match(ctx, c)) {
             ptc_queue_remove(q);
             g->nidle--;
             ptc_event_del_timer(c->read);
@@ -296,9 +302,7 @@ proxy_up_write(ptc_event_t *ev)
             proxy_next(ctx, PROXY_FT_ERROR, "connect() failed", err);
             return;
         }
-        ptc_event_del_timer(ev);
-        ptc_proxy_tlog(ctx)->connect_ms = proxy_since(ctx->try_start);
-        proxy_send(ctx);
+        proxy_connected(ctx);
         return;
     }
     if (ctx->state == PX_SEND) {
@@ -320,6 +324,38 @@ proxy_up_write(ptc_event_t *ev)
 }
 
 /* ---- choosing a peer and connecting ---- */
+
+/* A new connection is up (or a pooled one taken): TLS first for https,
+ * under what is left of proxy_connect_timeout, then the request. */
+static void
+proxy_connected(proxy_ctx_t *ctx)
+{
+    if (ctx->ssl && !ctx->reused) {
+        ptc_proxy_ssl_start(ctx);
+        return;
+    }
+    ptc_event_del_timer(ctx->uc->write);
+    ptc_proxy_tlog(ctx)->connect_ms = proxy_since(ctx->try_start);
+    proxy_send(ctx);
+}
+
+void
+ptc_proxy_ssl_done(proxy_ctx_t *ctx, unsigned ft)
+{
+    ptc_conn_t *uc = ctx->uc;
+    ptc_log_t *log = ctx->r->c->log;
+    uc->log = uc->read->log = uc->write->log = log;
+    uc->read->handler = proxy_up_read;
+    uc->write->handler = proxy_up_write;
+    if (ft) {
+        proxy_next(ctx, ft, NULL, 0); /* the reason is logged */
+        return;
+    }
+    ptc_event_del_timer(uc->write);
+    /* $upstream_connect_time includes the handshake, as in nginx */
+    ptc_proxy_tlog(ctx)->connect_ms = proxy_since(ctx->try_start);
+    proxy_send(ctx);
+}
 
 static void
 proxy_fail(proxy_ctx_t *ctx, unsigned status)
@@ -360,6 +396,10 @@ proxy_pp_header(proxy_ctx_t *ctx)
     b->last += ctx->plcf->proxy_protocol == 2 ? ptc_proxy_protocol_write_v2(b->last, src, dst)
                                               : ptc_proxy_protocol_write_v1(b->last, src, dst);
     cl->buf = b;
+    if (ctx->ssl) {
+        ctx->pp = cl; /* in plain, before the handshake */
+        return PTC_OK;
+    }
     cl->next = ctx->out;
     ctx->out = cl;
     return PTC_OK;
@@ -454,8 +494,7 @@ proxy_connect(proxy_ctx_t *ctx)
         ptc_event_add_timer(uc->write, ctx->plcf->connect_timeout);
         return;
     }
-    ptc_proxy_tlog(ctx)->connect_ms = proxy_since(ctx->try_start);
-    proxy_send(ctx);
+    proxy_connected(ctx);
 }
 
 /* A try failed before the response reached the client: count it against
@@ -479,7 +518,7 @@ proxy_next(proxy_ctx_t *ctx, unsigned ft, const char *what, int err)
         proxy_connect(ctx);
         return;
     }
-    if (ft & (PROXY_FT_ERROR | PROXY_FT_TIMEOUT | PROXY_FT_INVALID_HEADER)) {
+    if (what && (ft & (PROXY_FT_ERROR | PROXY_FT_TIMEOUT | PROXY_FT_INVALID_HEADER))) {
         ptc_log_error(PTC_LOG_ERR, r->c->log, err,
                       "%s while talking to upstream, upstream: \"" PTC_STR_FMT "\"", what,
                       ctx->peer ? (int)ctx->peer->name.len : 0,
@@ -1188,12 +1227,19 @@ proxy_eval_url(proxy_ctx_t *ctx, ptc_str_t *uri, bool *has_uri)
     if (ptc_http_complex_value(r, ctx->plcf->url_cv, &url) != PTC_OK) {
         return PTC_ERROR;
     }
-    if (url.len <= 7 || ptc_strncasecmp(url.data, (const u_char *)"http://", 7) != 0) {
+    size_t skip = 0;
+    if (url.len > 7 && ptc_strncasecmp(url.data, (const u_char *)"http://", 7) == 0) {
+        skip = 7;
+        ctx->ssl = NULL;
+    } else if (url.len > 8 && ptc_strncasecmp(url.data, (const u_char *)"https://", 8) == 0) {
+        skip = 8;
+        ctx->ssl = ctx->plcf->ssl_ctx;
+    } else {
         ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "invalid URL prefix in \"%.*s\"",
                       PTC_STR_ARG(url));
         return PTC_ERROR;
     }
-    ptc_str_t rest = {url.len - 7, url.data + 7};
+    ptc_str_t rest = {url.len - skip, url.data + skip};
     u_char *slash = memchr(rest.data, '/', rest.len);
     ctx->host.data = rest.data;
     ctx->host.len = slash ? (size_t)(slash - rest.data) : rest.len;
@@ -1203,7 +1249,7 @@ proxy_eval_url(proxy_ctx_t *ctx, ptc_str_t *uri, bool *has_uri)
         ctx->port.data = colon + 1;
         ctx->port.len = ctx->host.len - (size_t)(colon + 1 - ctx->host.data);
     } else {
-        ptc_str_set(&ctx->port, "80");
+        ptc_str_set(&ctx->port, ctx->ssl ? "443" : "80");
     }
     if (slash) {
         uri->data = slash;
@@ -1212,7 +1258,7 @@ proxy_eval_url(proxy_ctx_t *ctx, ptc_str_t *uri, bool *has_uri)
     /* a variable target may only name a configured upstream group or an
      * address; host names are not resolved at run time (no resolver) */
     ctx->group = NULL;
-    ptc_upstream_group_t *g = ptc_upstream_group_for(r, &ctx->host);
+    ptc_upstream_group_t *g = ptc_upstream_group_for(r, &ctx->host, ctx->ssl ? 443 : 80);
     if (g == NULL) {
         ptc_log_error(PTC_LOG_ERR, r->c->log, 0,
                       "no upstream \"%.*s\" (a proxy_pass with "
@@ -1237,6 +1283,10 @@ proxy_start(ptc_http_request_t *r)
             ptc_http_finalize_status(r, rc == PTC_ERROR || ctx->host.len == 0 ? 500 : 502);
             return;
         }
+    }
+    if (ctx->ssl && ptc_proxy_ssl_name(ctx) != PTC_OK) {
+        ptc_http_finalize_status(r, 500);
+        return;
     }
     if (ptc_proxy_build_request(ctx, &uri, has_uri) != PTC_OK) {
         ptc_http_finalize_status(r, 500);
@@ -1263,6 +1313,7 @@ ptc_proxy_handler(ptc_http_request_t *r)
     ctx->spool_fd = -1;
     ctx->plcf = plcf;
     ctx->group = plcf->group;
+    ctx->ssl = plcf->https ? plcf->ssl_ctx : NULL;
     ctx->host = plcf->host;
     ctx->port = plcf->port;
     ctx->start = ptc_current_msec;

@@ -15,6 +15,11 @@ static void
 stream_client_event(ptc_http_request_t *r)
 {
     proxy_ctx_t *ctx = ptc_http_get_ctx(r, ptc_proxy_module);
+    if (ctx->state != PX_SEND) {
+        /* body bytes follow the request head: not while connecting, queued
+         * or in a TLS handshake (they stay in the socket until then) */
+        return;
+    }
     if (r->c->read->timedout) {
         ptc_log_error(PTC_LOG_INFO, r->c->log, ETIMEDOUT, "client timed out");
         ctx->stream_error = 408;

@@ -78,6 +78,21 @@ upstream_find(upstream_main_conf_t *umcf, const ptc_str_t *name)
     return NULL;
 }
 
+/* The group `name` that a proxy_pass with this default port may use: a
+ * block, or an implicit group made for the same default port (so that
+ * http://host and https://host, ports 80 and 443, stay apart). */
+static ptc_upstream_group_t *
+upstream_find_port(upstream_main_conf_t *umcf, const ptc_str_t *name, int port)
+{
+    ptc_upstream_group_t **gs = umcf->groups.elts;
+    for (size_t i = 0; i < umcf->groups.nelts; i++) {
+        if (ptc_str_caseeq(&gs[i]->name, name) && (!gs[i]->implicit || gs[i]->port == port)) {
+            return gs[i];
+        }
+    }
+    return NULL;
+}
+
 static ptc_upstream_group_t *
 upstream_new(ptc_conf_t *cf, upstream_main_conf_t *umcf, const ptc_str_t *name)
 {
@@ -106,7 +121,7 @@ ptc_upstream_group_t *
 ptc_upstream_group_get(ptc_conf_t *cf, const ptc_str_t *name, bool implicit, int default_port)
 {
     upstream_main_conf_t *umcf = ptc_http_conf_get_main(cf, ptc_upstream_module);
-    ptc_upstream_group_t *g = upstream_find(umcf, name);
+    ptc_upstream_group_t *g = upstream_find_port(umcf, name, default_port);
     if (g) {
         return g;
     }
@@ -616,17 +631,17 @@ ptc_upstream_group_pick(ptc_upstream_group_t *g, ptc_http_request_t *r, ptc_upst
 }
 
 ptc_upstream_group_t *
-ptc_upstream_group_for(ptc_http_request_t *r, const ptc_str_t *name)
+ptc_upstream_group_for(ptc_http_request_t *r, const ptc_str_t *name, int default_port)
 {
     upstream_main_conf_t *umcf = ptc_http_get_main_conf(r, ptc_upstream_module);
-    ptc_upstream_group_t *g = upstream_find(umcf, name);
+    ptc_upstream_group_t *g = upstream_find_port(umcf, name, default_port);
     if (g) {
         return g;
     }
     struct sockaddr_storage sa;
     socklen_t len;
     const char *err;
-    if (ptc_sockaddr_parse(name, 80, &sa, &len, &err) != PTC_OK) {
+    if (ptc_sockaddr_parse(name, default_port, &sa, &len, &err) != PTC_OK) {
         return NULL;
     }
     g = ptc_pcalloc(r->pool, sizeof(*g));

@@ -48,7 +48,9 @@ struct ptc_upstream_group_s {
 /* Find or create the group named `name` (an upstream block's name, or
  * "host:port" for proxy_pass without a block). With `implicit`, the name
  * is resolved now (getaddrinfo at config time) into one peer per address;
- * `default_port` applies when name has no port. NULL on error (reported). */
+ * `default_port` applies when name has no port, and implicit groups of the
+ * same name with another default port are distinct. NULL on error
+ * (reported). */
 ptc_upstream_group_t *ptc_upstream_group_get(ptc_conf_t *cf, const ptc_str_t *name, bool implicit,
                                              int default_port);
 
@@ -73,9 +75,11 @@ bool ptc_upstream_group_has_next(ptc_upstream_group_t *g, const ptc_upstream_pic
                                  const ptc_upstream_pick_t *backup_pick);
 
 /* At run time (proxy_pass with variables): the configured group of that
- * name, or a one-peer group for a literal address made in r->pool; NULL
- * when the name is neither (no resolver at run time). */
-ptc_upstream_group_t *ptc_upstream_group_for(ptc_http_request_t *r, const ptc_str_t *name);
+ * name, or a one-peer group for a literal address made in r->pool
+ * (`default_port` when it has none: 80, or 443 for https); NULL when the
+ * name is neither (no resolver at run time). */
+ptc_upstream_group_t *ptc_upstream_group_for(ptc_http_request_t *r, const ptc_str_t *name,
+                                             int default_port);
 
 extern ptc_module_t ptc_upstream_module;
 

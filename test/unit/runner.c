@@ -69,7 +69,8 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_access)                                                                                \
     X(suite_ssl_io)                                                                                \
     X(suite_limit)                                                                                 \
-    X(suite_upgrade)
+    X(suite_upgrade)                                                                               \
+    X(suite_proxy_ssl)
 
 #define DECLARE(s) void s(void) __attribute__((weak));
 SUITES(DECLARE)
