@@ -671,6 +671,11 @@ class Factory:
             srv._wait_exit()
         elif wait:
             srv._wait_ready()
+            if raw is None and isinstance(workers, int) and "master_process off" not in main:
+                # ports answer as soon as the master binds them; a test that
+                # records the worker pids wants the workers to exist (slow
+                # start-ups under ASan)
+                srv.wait_for(lambda: len(srv.worker_pids()) >= workers)
         return srv
 
     def teardown(self):

@@ -126,6 +126,7 @@ def test_broken_certificate_on_reload_keeps_the_old_config(ptc, case, how):
     srv = start_site(ptc)
     srv.allow_log_errors()
     break_files(srv)
+    assert srv.wait_for(lambda: len(srv.worker_pids()) == 1)  # slow under ASan
     workers = srv.worker_pids()
     said = broken_reload(srv, how, cert, key)
     assert wait_for(lambda: named in said() and "[emerg]" in said()), said()
