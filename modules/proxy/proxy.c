@@ -63,6 +63,8 @@ static const ptc_directive_t proxy_directives[] = {
      NULL},
     {"proxy_pass_request_body", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(pass_request_body),
      NULL},
+    {"proxy_ignore_client_abort", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(ignore_client_abort),
+     NULL},
     {"proxy_redirect", HSL, PTC_ARGS_12, proxy_redirect, OFF(redirects), NULL},
     {"proxy_method", HSL, PTC_ARGS_1, proxy_method, OFF(method), NULL},
     {"proxy_protocol", HSL, PTC_ARGS_1, ptc_conf_set_enum, OFF(proxy_protocol), proxy_pp_enum},
@@ -150,6 +152,7 @@ proxy_create_loc(ptc_conf_t *cf)
     c->intercept_errors = PTC_CONF_UNSET;
     c->pass_request_headers = PTC_CONF_UNSET;
     c->pass_request_body = PTC_CONF_UNSET;
+    c->ignore_client_abort = PTC_CONF_UNSET;
     c->method = PTC_CONF_UNSET_PTR;
     c->proxy_protocol = PTC_CONF_UNSET;
     c->max_temp_file_size = PTC_CONF_UNSET_SIZE;
@@ -255,6 +258,7 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_value(conf->intercept_errors, prev->intercept_errors, 0);
     ptc_conf_merge_value(conf->pass_request_headers, prev->pass_request_headers, 1);
     ptc_conf_merge_value(conf->pass_request_body, prev->pass_request_body, 1);
+    ptc_conf_merge_value(conf->ignore_client_abort, prev->ignore_client_abort, 0);
     ptc_conf_merge_ptr(conf->method, prev->method, NULL);
     ptc_conf_merge_value(conf->proxy_protocol, prev->proxy_protocol, 0);
     ptc_conf_merge_size(conf->max_temp_file_size, prev->max_temp_file_size,

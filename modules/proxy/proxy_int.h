@@ -89,6 +89,7 @@ typedef struct {
     int intercept_errors;
     int pass_request_headers;
     int pass_request_body;
+    int ignore_client_abort;
     ptc_http_complex_value_t *method;
     int proxy_protocol;        /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */
     ptc_str_t temp_path;       /* where responses spool for slow clients */
@@ -106,6 +107,11 @@ extern ptc_module_t ptc_proxy_module;
 /* proxy_run.c */
 void ptc_proxy_handler(ptc_http_request_t *r);
 int ptc_proxy_variables(ptc_conf_t *cf);
+/* The client's read events while a request is proxied: a client that
+ * closed its side (EOF or an error, never just readable pipelined bytes)
+ * ends the request with 499 and closes the upstream connection, unless
+ * proxy_ignore_client_abort is on. Used as r->read_event_handler. */
+void ptc_proxy_client_event(ptc_http_request_t *r);
 
 /* The host part of a proxy_ssl_name value: no port, no brackets
  * ("[::1]:443" -> "::1", "origin:8443" -> "origin"); an address with

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1217,6 +1218,85 @@ proxy_resume(ptc_http_request_t *r)
     }
 }
 
+/* ---- a client that goes away (proxy_ignore_client_abort off) ---- */
+
+static const char *
+proxy_action(const proxy_ctx_t *ctx)
+{
+    if (ctx->queued) {
+        return "waiting in the upstream queue";
+    }
+    switch (ctx->state) {
+    case PX_CONNECT:
+    case PX_SSL:
+        return "connecting to upstream";
+    case PX_SEND:
+        return "sending request to upstream";
+    case PX_HEADER:
+        return "reading response header from upstream";
+    default:
+        return "reading upstream";
+    }
+}
+
+/* End the request as nginx does for a client that closed: the upstream
+ * connection is closed (never pooled), the peer is given back, and the
+ * request is logged 499 unless part of the response already went out. */
+static void
+proxy_client_closed(proxy_ctx_t *ctx, int err)
+{
+    ptc_http_request_t *r = ctx->r;
+    ptc_log_error(PTC_LOG_INFO, r->c->log, err,
+                  "client prematurely closed connection, so upstream connection is closed "
+                  "too while %s",
+                  proxy_action(ctx));
+    proxy_dequeue(ctx);
+    ctx->finished = 1;
+    ctx->state = PX_DONE;
+    r->resume_handler = NULL;
+    if (ctx->uc && ctx->peer) {
+        ptc_proxy_tlog(ctx)->response_ms = proxy_since(ctx->try_start);
+        ptc_upstream_group_release(ctx->group, ctx->peer, PTC_UPSTREAM_OK);
+    }
+    proxy_release_conn(ctx, false);
+    ctx->peer = NULL;
+    if (r->headers_out.status == 0 || r->c->sent == r->sent_start) {
+        r->headers_out.status = 499;
+    }
+    ptc_http_finalize(r, PTC_ERROR);
+}
+
+void
+ptc_proxy_client_event(ptc_http_request_t *r)
+{
+    proxy_ctx_t *ctx = ptc_http_get_ctx(r, ptc_proxy_module);
+    if (ctx == NULL || ctx->finished || ctx->plcf->ignore_client_abort) {
+        return;
+    }
+    ptc_conn_t *c = r->c;
+    int err = 0;
+    if (!c->read->eof) {
+        /* readable: pipelined bytes are no abort, only an end or an error */
+        u_char byte;
+        ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK);
+        if (n > 0) {
+            return;
+        }
+        if (n < 0) {
+            err = errno;
+            if (err == EAGAIN || err == EINTR) {
+                return;
+            }
+        }
+    }
+    socklen_t len = sizeof(err);
+    if (err == 0 && getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1) {
+        err = errno;
+    }
+    c->read->eof = 1;
+    proxy_client_closed(ctx, err);
+}
+
 /* ---- the content handler ---- */
 
 static int
@@ -1291,6 +1371,9 @@ proxy_start(ptc_http_request_t *r)
     if (ptc_proxy_build_request(ctx, &uri, has_uri) != PTC_OK) {
         ptc_http_finalize_status(r, 500);
         return;
+    }
+    if (!ctx->streaming) {
+        r->read_event_handler = ptc_proxy_client_event;
     }
     proxy_connect(ctx);
 }
