@@ -67,6 +67,7 @@ static const ptc_directive_t proxy_directives[] = {
      NULL},
     {"proxy_redirect", HSL, PTC_ARGS_12, proxy_redirect, OFF(redirects), NULL},
     {"proxy_method", HSL, PTC_ARGS_1, proxy_method, OFF(method), NULL},
+    {"proxy_set_body", HSL, PTC_ARGS_1, proxy_method, OFF(set_body), NULL},
     {"proxy_protocol", HSL, PTC_ARGS_1, ptc_conf_set_enum, OFF(proxy_protocol), proxy_pp_enum},
     /* accepted: responses are streamed through bounded memory buffers */
     {"proxy_temp_path", HSL, PTC_ARGS_1 | PTC_ARGS_2 | PTC_ARGS_3 | PTC_ARGS_4,
@@ -154,6 +155,7 @@ proxy_create_loc(ptc_conf_t *cf)
     c->pass_request_body = PTC_CONF_UNSET;
     c->ignore_client_abort = PTC_CONF_UNSET;
     c->method = PTC_CONF_UNSET_PTR;
+    c->set_body = PTC_CONF_UNSET_PTR;
     c->proxy_protocol = PTC_CONF_UNSET;
     c->max_temp_file_size = PTC_CONF_UNSET_SIZE;
     ptc_proxy_ssl_create_conf(&c->ssl);
@@ -260,6 +262,7 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_value(conf->pass_request_body, prev->pass_request_body, 1);
     ptc_conf_merge_value(conf->ignore_client_abort, prev->ignore_client_abort, 0);
     ptc_conf_merge_ptr(conf->method, prev->method, NULL);
+    ptc_conf_merge_ptr(conf->set_body, prev->set_body, NULL);
     ptc_conf_merge_value(conf->proxy_protocol, prev->proxy_protocol, 0);
     ptc_conf_merge_size(conf->max_temp_file_size, prev->max_temp_file_size,
                         (size_t)1024 * 1024 * 1024);
@@ -527,12 +530,13 @@ proxy_redirect(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 static const char *
 proxy_method(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
-    proxy_loc_conf_t *plcf = conf;
-    if (plcf->method != PTC_CONF_UNSET_PTR) {
+    /* proxy_method and proxy_set_body: one complex value */
+    ptc_http_complex_value_t **slot = (void *)((char *)conf + d->offset);
+    if (*slot != PTC_CONF_UNSET_PTR) {
         return "is duplicate";
     }
-    plcf->method = ptc_http_complex_value_compile(cf, ptc_conf_arg(cf, 1));
-    return plcf->method ? NULL : PTC_CONF_ERROR;
+    *slot = ptc_http_complex_value_compile(cf, ptc_conf_arg(cf, 1));
+    return *slot ? NULL : PTC_CONF_ERROR;
 }
 
 static const char *

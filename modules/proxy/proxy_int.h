@@ -91,12 +91,13 @@ typedef struct {
     int pass_request_body;
     int ignore_client_abort;
     ptc_http_complex_value_t *method;
-    int proxy_protocol;        /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */
-    ptc_str_t temp_path;       /* where responses spool for slow clients */
-    size_t max_temp_file_size; /* 0: never spool */
-    bool set;                  /* proxy_pass given at this level */
-    bool https;                /* proxy_pass https:// */
-    const char *file;          /* where proxy_pass was written */
+    ptc_http_complex_value_t *set_body; /* proxy_set_body, NULL: the client's */
+    int proxy_protocol;                 /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */
+    ptc_str_t temp_path;                /* where responses spool for slow clients */
+    size_t max_temp_file_size;          /* 0: never spool */
+    bool set;                           /* proxy_pass given at this level */
+    bool https;                         /* proxy_pass https:// */
+    const char *file;                   /* where proxy_pass was written */
     unsigned line;
     proxy_ssl_conf_t ssl;
     proxy_ssl_t *ssl_ctx; /* https:// or variables: the client context, else NULL */

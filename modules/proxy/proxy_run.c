@@ -1405,7 +1405,8 @@ ptc_proxy_handler(ptc_http_request_t *r)
     /* a body already read (for the request filter's body rules) is sent
      * from where it was stored, as with request buffering */
     bool body_read = r->request_body && r->request_body->bufs;
-    if (plcf->pass_request_body && has_body && !plcf->request_buffering && !body_read
+    bool client_body = plcf->pass_request_body && !plcf->set_body;
+    if (client_body && has_body && !plcf->request_buffering && !body_read
         && !(r->headers_in.chunked && plcf->http_version == 1000)) {
         /* a chunked body cannot be streamed to an HTTP/1.0 upstream: that
          * case is buffered, as nginx does */
@@ -1416,7 +1417,8 @@ ptc_proxy_handler(ptc_http_request_t *r)
         proxy_start(r);
         return;
     }
-    if (!plcf->pass_request_body || !has_body) {
+    /* with proxy_set_body the client's body is still read: $request_body */
+    if ((!plcf->pass_request_body && !plcf->set_body) || !has_body) {
         if (ptc_http_discard_request_body(r) == PTC_ERROR && r->discard_status) {
             ptc_http_finalize_status(r, r->discard_status);
             return;
