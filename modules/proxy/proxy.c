@@ -21,6 +21,7 @@ static const char *proxy_next_upstream(ptc_conf_t *cf, const ptc_directive_t *d,
 static const char *proxy_buffers(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *proxy_redirect(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *proxy_method(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *proxy_ignore_headers(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *proxy_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 #define HSL (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
@@ -65,6 +66,7 @@ static const ptc_directive_t proxy_directives[] = {
      NULL},
     {"proxy_ignore_client_abort", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(ignore_client_abort),
      NULL},
+    {"proxy_ignore_headers", HSL, PTC_ARGS_1MORE, proxy_ignore_headers, OFF(ignore_headers), NULL},
     {"proxy_redirect", HSL, PTC_ARGS_12, proxy_redirect, OFF(redirects), NULL},
     {"proxy_method", HSL, PTC_ARGS_1, proxy_method, OFF(method), NULL},
     {"proxy_set_body", HSL, PTC_ARGS_1, proxy_method, OFF(set_body), NULL},
@@ -154,6 +156,7 @@ proxy_create_loc(ptc_conf_t *cf)
     c->pass_request_headers = PTC_CONF_UNSET;
     c->pass_request_body = PTC_CONF_UNSET;
     c->ignore_client_abort = PTC_CONF_UNSET;
+    c->ignore_headers = PTC_CONF_UNSET;
     c->method = PTC_CONF_UNSET_PTR;
     c->set_body = PTC_CONF_UNSET_PTR;
     c->proxy_protocol = PTC_CONF_UNSET;
@@ -261,6 +264,7 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_value(conf->pass_request_headers, prev->pass_request_headers, 1);
     ptc_conf_merge_value(conf->pass_request_body, prev->pass_request_body, 1);
     ptc_conf_merge_value(conf->ignore_client_abort, prev->ignore_client_abort, 0);
+    ptc_conf_merge_value(conf->ignore_headers, prev->ignore_headers, 0);
     ptc_conf_merge_ptr(conf->method, prev->method, NULL);
     ptc_conf_merge_ptr(conf->set_body, prev->set_body, NULL);
     ptc_conf_merge_value(conf->proxy_protocol, prev->proxy_protocol, 0);
@@ -472,6 +476,41 @@ proxy_next_upstream(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
         return ptc_conf_error(cf, "\"off\" cannot be combined with other values");
     }
     plcf->next_upstream = mask;
+    return NULL;
+}
+
+static const char *
+proxy_ignore_headers(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    static const ptc_conf_enum_t names[] = {
+        {"X-Accel-Redirect", PROXY_IGN_XA_REDIRECT},
+        {"X-Accel-Expires", PROXY_IGN_XA_EXPIRES},
+        {"X-Accel-Limit-Rate", PROXY_IGN_XA_LIMIT_RATE},
+        {"X-Accel-Buffering", PROXY_IGN_XA_BUFFERING},
+        {"X-Accel-Charset", PROXY_IGN_XA_CHARSET},
+        {"Expires", PROXY_IGN_EXPIRES},
+        {"Cache-Control", PROXY_IGN_CACHE_CONTROL},
+        {"Set-Cookie", PROXY_IGN_SET_COOKIE},
+        {"Vary", PROXY_IGN_VARY},
+        {NULL, 0},
+    };
+    proxy_loc_conf_t *plcf = conf;
+    if (plcf->ignore_headers != PTC_CONF_UNSET) {
+        return "is duplicate";
+    }
+    int mask = 0;
+    for (size_t i = 1; i < ptc_conf_nargs(cf); i++) {
+        const ptc_conf_enum_t *e = names;
+        while (e->name && !ptc_str_caseeq_c(ptc_conf_arg(cf, i), e->name)) {
+            e++;
+        }
+        if (e->name == NULL) {
+            return ptc_conf_error(cf, "invalid value \"" PTC_STR_FMT "\"",
+                                  PTC_STR_ARG(*ptc_conf_arg(cf, i)));
+        }
+        mask |= (int)e->value;
+    }
+    plcf->ignore_headers = mask;
     return NULL;
 }
 

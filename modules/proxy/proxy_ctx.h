@@ -88,7 +88,8 @@ typedef struct {
     unsigned request_sent : 1;   /* some request byte reached the upstream */
     unsigned header_passed : 1;  /* the response head went to the client */
     unsigned finished : 1;
-    unsigned http10 : 1; /* upstream answered HTTP/1.0 */
+    unsigned http10 : 1;    /* upstream answered HTTP/1.0 */
+    unsigned buffering : 1; /* proxy_buffering, or X-Accel-Buffering of this response */
 } proxy_ctx_t;
 
 /* proxy_request.c: build the request head (and set ctx->body). */
@@ -96,6 +97,9 @@ int ptc_proxy_build_request(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool ha
 /* proxy_response.c */
 int ptc_proxy_parse_status_line(proxy_ctx_t *ctx, ptc_buf_t *b);
 int ptc_proxy_process_headers(proxy_ctx_t *ctx);
+/* The X-Accel-Redirect value of the response head, unless ignored: NULL
+ * when there is none. */
+const ptc_str_t *ptc_proxy_accel_redirect(proxy_ctx_t *ctx);
 /* The record of the current try (a scratch one past PROXY_TRIES_LOG). */
 proxy_try_log_t *ptc_proxy_tlog(proxy_ctx_t *ctx);
 

@@ -22,6 +22,19 @@ enum {
     PROXY_FT_OFF = 0x0800,
 };
 
+/* proxy_ignore_headers (bitmask); the cache-related ones are accepted only */
+enum {
+    PROXY_IGN_XA_REDIRECT = 0x0001,
+    PROXY_IGN_XA_EXPIRES = 0x0002,
+    PROXY_IGN_XA_LIMIT_RATE = 0x0004,
+    PROXY_IGN_XA_BUFFERING = 0x0008,
+    PROXY_IGN_XA_CHARSET = 0x0010,
+    PROXY_IGN_EXPIRES = 0x0020,
+    PROXY_IGN_CACHE_CONTROL = 0x0040,
+    PROXY_IGN_SET_COOKIE = 0x0080,
+    PROXY_IGN_VARY = 0x0100,
+};
+
 typedef struct {
     ptc_str_t name;
     ptc_http_complex_value_t *value;
@@ -90,6 +103,7 @@ typedef struct {
     int pass_request_headers;
     int pass_request_body;
     int ignore_client_abort;
+    int ignore_headers; /* PROXY_IGN_* */
     ptc_http_complex_value_t *method;
     ptc_http_complex_value_t *set_body; /* proxy_set_body, NULL: the client's */
     int proxy_protocol;                 /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */

@@ -685,6 +685,76 @@ proxy_intercept(proxy_ctx_t *ctx)
     return false;
 }
 
+/* Is this X-Accel-Redirect path safe to serve (no "." or ".." segment
+ * that climbs, no NUL)? */
+static bool
+proxy_safe_uri(const ptc_str_t *uri)
+{
+    if (memchr(uri->data, '\0', uri->len)) {
+        return false;
+    }
+    for (size_t i = 0; i < uri->len; i++) {
+        if (uri->data[i] != '/') {
+            continue;
+        }
+        size_t rest = uri->len - i - 1;
+        const u_char *p = uri->data + i + 1;
+        if ((rest >= 2 && p[0] == '.' && p[1] == '.' && (rest == 2 || p[2] == '/'))
+            || (rest >= 1 && p[0] == '.' && (rest == 1 || p[1] == '/'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* X-Accel-Redirect: drop the upstream response and serve the named URI
+ * (or @location) instead, as a GET, keeping the headers nginx keeps. */
+static void
+proxy_accel_redirect(proxy_ctx_t *ctx, ptc_str_t uri)
+{
+    static const char *const kept[] = {"set-cookie", "content-disposition", "cache-control",
+                                       "expires",    "accept-ranges",       NULL};
+    ptc_http_request_t *r = ctx->r;
+    ctx->finished = 1;
+    ctx->state = PX_DONE;
+    ptc_proxy_tlog(ctx)->response_ms = proxy_since(ctx->try_start);
+    ptc_upstream_group_release(ctx->group, ctx->peer, PTC_UPSTREAM_OK);
+    proxy_release_conn(ctx, false);
+    ptc_http_header_t *hs = ctx->uheaders.elts;
+    for (size_t i = 0; i < ctx->uheaders.nelts; i++) {
+        for (const char *const *k = kept; *k; k++) {
+            if (ptc_str_caseeq_c(&hs[i].name, *k)
+                && ptc_http_add_header_out(r, &hs[i].name, &hs[i].value) == NULL) {
+                ptc_http_finalize_status(r, 500);
+                return;
+            }
+        }
+    }
+    r->read_event_handler = NULL;
+    if (r->method != PTC_HTTP_HEAD) {
+        r->method = PTC_HTTP_GET;
+        ptc_str_set(&r->method_name, "GET");
+    }
+    if (uri.data[0] == '@') {
+        ptc_http_named_location(r, &uri);
+        return;
+    }
+    ptc_str_t args = ptc_null_string;
+    u_char *q = memchr(uri.data, '?', uri.len);
+    if (q) {
+        args.data = q + 1;
+        args.len = uri.len - (size_t)(q + 1 - uri.data);
+        uri.len = (size_t)(q - uri.data);
+    }
+    if (uri.len == 0 || uri.data[0] != '/' || !proxy_safe_uri(&uri)) {
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "unsafe URI \"%.*s\" was detected",
+                      PTC_STR_ARG(uri));
+        ptc_http_finalize_status(r, 404);
+        return;
+    }
+    ptc_http_internal_redirect(r, &uri, &args); /* no "?": no args, as nginx */
+}
+
 static void
 proxy_head_done(proxy_ctx_t *ctx)
 {
@@ -696,6 +766,11 @@ proxy_head_done(proxy_ctx_t *ctx)
         ptc_log_error(PTC_LOG_INFO, r->c->log, 0, "upstream answered %u, trying the next one",
                       ctx->status);
         proxy_next(ctx, proxy_status_ft(ctx->status), "upstream answered an error status", 0);
+        return;
+    }
+    const ptc_str_t *xar = ptc_proxy_accel_redirect(ctx);
+    if (xar) {
+        proxy_accel_redirect(ctx, *xar);
         return;
     }
     if (ptc_proxy_process_headers(ctx) != PTC_OK) {
@@ -1011,7 +1086,7 @@ proxy_spool(proxy_ctx_t *ctx)
 {
     ptc_conn_t *uc = ctx->uc;
     bool extra;
-    if (!ctx->plcf->buffering || ctx->plcf->max_temp_file_size == 0) {
+    if (!ctx->buffering || ctx->plcf->max_temp_file_size == 0) {
         return PTC_DECLINED;
     }
     if (ctx->spool_fd == -1 && proxy_spool_open(ctx) != PTC_OK) {
@@ -1074,7 +1149,7 @@ proxy_read_body(proxy_ctx_t *ctx)
                 return;
             }
             ptc_chain_t cl = {hb, NULL};
-            hb->flush = !ctx->plcf->buffering;
+            hb->flush = !ctx->buffering;
             if (hb->last > hb->pos && proxy_emit(ctx, &cl) != PTC_OK) {
                 return;
             }
@@ -1099,7 +1174,7 @@ proxy_read_body(proxy_ctx_t *ctx)
         /* proxy_busy_buffers_size: beyond this much waiting for the client,
          * further data goes to the spool file rather than to memory */
         bool busy = batch == NULL /* only what was handed over counts */
-                    && ctx->plcf->buffering && ctx->plcf->max_temp_file_size
+                    && ctx->buffering && ctx->plcf->max_temp_file_size
                     && proxy_busy_bytes(ctx) >= ctx->plcf->busy_buffers_size;
         ptc_buf_t *b = ctx->spool_fd != -1 || busy ? NULL : proxy_free_buf(ctx);
         if (b == NULL && busy && ctx->spool_fd == -1) {
@@ -1191,11 +1266,11 @@ proxy_read_body(proxy_ctx_t *ctx)
         }
         if (b->last > b->pos) {
             ptc_chain_t *link = proxy_link(ctx, b);
-            b->flush = !ctx->plcf->buffering;
+            b->flush = !ctx->buffering;
             *ll = link;
             ll = &link->next;
         }
-        if (rc == PTC_DONE || !ctx->plcf->buffering) {
+        if (rc == PTC_DONE || !ctx->buffering) {
             if (proxy_emit(ctx, batch) != PTC_OK) {
                 return;
             }

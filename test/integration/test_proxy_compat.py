@@ -80,3 +80,111 @@ def test_pass_request_headers_off(ptc, backends):
     assert srv.get("/", headers={"X-Client": "1"}).status == 200
     req = b.requests[0]
     assert req.header("X-Client") is None and req.header("X-Kept") == "yes"
+
+
+# ---- item 3: proxy_ignore_headers, X-Accel-Buffering, X-Accel-Redirect ------
+
+
+def first_piece_time(srv, path="/"):
+    """Seconds until the first body byte reached the client, and the full body."""
+    s = srv.connect()
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
+    start, data, first = time.monotonic(), b"", None
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        if first is None and b"part1" in data:
+            first = time.monotonic() - start
+    s.close()
+    return first, data
+
+
+def slow_origin(extra=""):
+    from backend import slow
+    head = ("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n%sConnection: close\r\n\r\n" % extra)
+    return lambda req: slow([head.encode() + b"part1", b"part2"], delay=1.0)
+
+
+def test_x_accel_buffering_no_streams_the_response(ptc, backends):
+    b = backends.new(slow_origin("X-Accel-Buffering: no\r\n"))
+    srv = start(ptc, b)
+    first, data = first_piece_time(srv)
+    assert first is not None and first < 0.8, first
+    assert data.endswith(b"part1part2") and b"X-Accel-Buffering" not in data
+
+
+def test_ignored_x_accel_buffering_keeps_buffering(ptc, backends):
+    b = backends.new(slow_origin("X-Accel-Buffering: no\r\n"))
+    srv = start(ptc, b, "proxy_ignore_headers X-Accel-Buffering;")
+    first, data = first_piece_time(srv)
+    assert first is not None and first >= 0.8, first
+    assert data.endswith(b"part1part2")
+
+
+def test_x_accel_buffering_yes_buffers_with_buffering_off(ptc, backends):
+    b = backends.new(slow_origin("X-Accel-Buffering: yes\r\n"))
+    srv = start(ptc, b, "proxy_buffering off;")
+    first, data = first_piece_time(srv)
+    assert first is not None and first >= 0.8, first
+
+
+TARGETS = ('location /target { return 200 "target $request_method $uri $args"; } '
+           'location @named { return 200 "named $request_method"; }')
+
+
+def accel(value, extra=()):
+    hs = [("X-Accel-Redirect", value), ("Set-Cookie", "s=1"), ("X-Other", "dropped")]
+    return lambda req: send(response(200, b"origin body", hs + list(extra)), keep=False)
+
+
+def test_x_accel_redirect_serves_the_named_uri(ptc, backends):
+    b = backends.new(accel("/target?a=1"))
+    srv = start(ptc, b, locations=TARGETS)
+    r = srv.get("/x", method="POST", body=b"data")
+    assert (r.status, r.body) == (200, b"target GET /target a=1")
+    assert r.header("Set-Cookie") == "s=1"
+    assert r.header("X-Other") is None and r.header("X-Accel-Redirect") is None
+
+
+def test_x_accel_redirect_to_a_named_location(ptc, backends):
+    b = backends.new(accel("@named"))
+    srv = start(ptc, b, locations=TARGETS)
+    r = srv.get("/x?q=1")
+    assert (r.status, r.body) == (200, b"named GET")
+
+
+def test_x_accel_redirect_drops_the_client_args(ptc, backends):
+    b = backends.new(accel("/target"))
+    srv = start(ptc, b, locations=TARGETS)
+    assert srv.get("/x?q=1").body == b"target GET /target "
+
+
+def test_x_accel_redirect_to_an_unsafe_uri_is_404(ptc, backends):
+    b = backends.new(accel("/target/../etc/passwd"))
+    srv = start(ptc, b, locations=TARGETS)
+    assert srv.get("/x").status == 404
+
+
+def test_ignored_x_accel_redirect_passes_the_response(ptc, backends):
+    b = backends.new(accel("/target"))
+    srv = start(ptc, b, "proxy_ignore_headers X-Accel-Redirect Expires;", locations=TARGETS)
+    r = srv.get("/x")
+    assert (r.status, r.body) == (200, b"origin body")
+    assert r.header("X-Other") == "dropped"
+
+
+def test_ignore_headers_accepts_nginx_names(ptc, backends):
+    b = backends.new()
+    srv = start(ptc, b, "proxy_ignore_headers X-Accel-Expires X-Accel-Limit-Rate "
+                "X-Accel-Charset Expires Cache-Control Set-Cookie Vary;")
+    assert srv.get("/").status == 200
+
+
+def test_ignore_headers_rejects_other_names(ptc, backends):
+    b = backends.new()
+    srv = ptc.start("server { listen 127.0.0.1:%%PORT%%; location / { proxy_pass http://%s; "
+                    "proxy_ignore_headers X-Foo; } }" % b.addr, expect_fail=True)
+    assert srv.returncode != 0
+    assert 'invalid value "X-Foo"' in srv.stderr_text() + srv.error_log()
