@@ -67,6 +67,9 @@ static const ptc_directive_t proxy_directives[] = {
     {"proxy_ignore_client_abort", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(ignore_client_abort),
      NULL},
     {"proxy_ignore_headers", HSL, PTC_ARGS_1MORE, proxy_ignore_headers, OFF(ignore_headers), NULL},
+    {"proxy_cookie_domain", HSL, PTC_ARGS_12, ptc_proxy_cookie_rule, OFF(cookie_domains), NULL},
+    {"proxy_cookie_path", HSL, PTC_ARGS_12, ptc_proxy_cookie_rule, OFF(cookie_paths), NULL},
+    {"proxy_cookie_flags", HSL, PTC_ARGS_1MORE, ptc_proxy_cookie_flags, OFF(cookie_flags), NULL},
     {"proxy_redirect", HSL, PTC_ARGS_12, proxy_redirect, OFF(redirects), NULL},
     {"proxy_method", HSL, PTC_ARGS_1, proxy_method, OFF(method), NULL},
     {"proxy_set_body", HSL, PTC_ARGS_1, proxy_method, OFF(set_body), NULL},
@@ -157,6 +160,9 @@ proxy_create_loc(ptc_conf_t *cf)
     c->pass_request_body = PTC_CONF_UNSET;
     c->ignore_client_abort = PTC_CONF_UNSET;
     c->ignore_headers = PTC_CONF_UNSET;
+    c->cookie_domains = PTC_CONF_UNSET_PTR;
+    c->cookie_paths = PTC_CONF_UNSET_PTR;
+    c->cookie_flags = PTC_CONF_UNSET_PTR;
     c->method = PTC_CONF_UNSET_PTR;
     c->set_body = PTC_CONF_UNSET_PTR;
     c->proxy_protocol = PTC_CONF_UNSET;
@@ -265,6 +271,9 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_value(conf->pass_request_body, prev->pass_request_body, 1);
     ptc_conf_merge_value(conf->ignore_client_abort, prev->ignore_client_abort, 0);
     ptc_conf_merge_value(conf->ignore_headers, prev->ignore_headers, 0);
+    ptc_conf_merge_ptr(conf->cookie_domains, prev->cookie_domains, NULL);
+    ptc_conf_merge_ptr(conf->cookie_paths, prev->cookie_paths, NULL);
+    ptc_conf_merge_ptr(conf->cookie_flags, prev->cookie_flags, NULL);
     ptc_conf_merge_ptr(conf->method, prev->method, NULL);
     ptc_conf_merge_ptr(conf->set_body, prev->set_body, NULL);
     ptc_conf_merge_value(conf->proxy_protocol, prev->proxy_protocol, 0);

@@ -100,6 +100,9 @@ int ptc_proxy_process_headers(proxy_ctx_t *ctx);
 /* The X-Accel-Redirect value of the response head, unless ignored: NULL
  * when there is none. */
 const ptc_str_t *ptc_proxy_accel_redirect(proxy_ctx_t *ctx);
+/* proxy_cookie.c: apply proxy_cookie_domain/path/flags to a Set-Cookie
+ * value (replaced by a copy in r->pool when rewritten). PTC_OK/PTC_ERROR. */
+int ptc_proxy_rewrite_cookie(proxy_ctx_t *ctx, ptc_str_t *value);
 /* The record of the current try (a scratch one past PROXY_TRIES_LOG). */
 proxy_try_log_t *ptc_proxy_tlog(proxy_ctx_t *ctx);
 

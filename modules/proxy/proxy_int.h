@@ -3,6 +3,7 @@
 #ifndef PTC_MODULES_PROXY_INT_H
 #define PTC_MODULES_PROXY_INT_H
 
+#include "core/ptc_regex.h"
 #include "modules/http/http_core.h"
 #include "modules/upstream/upstream_group.h"
 
@@ -39,6 +40,23 @@ typedef struct {
     ptc_str_t name;
     ptc_http_complex_value_t *value;
 } proxy_header_t;
+
+/* proxy_cookie_domain / proxy_cookie_path: one rule */
+typedef struct {
+    ptc_regex_t *re;                /* "~" forms, else NULL */
+    ptc_http_complex_value_t *from; /* plain forms (a domain without its dot) */
+    ptc_http_complex_value_t *to;
+} proxy_cookie_rule_t;
+
+enum { PROXY_CF_SECURE = 0x1, PROXY_CF_HTTPONLY = 0x2, PROXY_CF_SAMESITE = 0x4 };
+
+/* proxy_cookie_flags: the cookie (name or regex) and what to add/remove */
+typedef struct {
+    ptc_regex_t *re;
+    ptc_http_complex_value_t *name;
+    unsigned set, clear; /* PROXY_CF_* */
+    ptc_str_t samesite;  /* the samesite= value to set */
+} proxy_cookie_flags_t;
 
 typedef struct {
     ptc_http_complex_value_t *from; /* NULL: "default" entry resolved at merge */
@@ -103,7 +121,10 @@ typedef struct {
     int pass_request_headers;
     int pass_request_body;
     int ignore_client_abort;
-    int ignore_headers; /* PROXY_IGN_* */
+    int ignore_headers;          /* PROXY_IGN_* */
+    ptc_array_t *cookie_domains; /* proxy_cookie_rule_t; NULL: off */
+    ptc_array_t *cookie_paths;   /* proxy_cookie_rule_t; NULL: off */
+    ptc_array_t *cookie_flags;   /* proxy_cookie_flags_t; NULL: off */
     ptc_http_complex_value_t *method;
     ptc_http_complex_value_t *set_body; /* proxy_set_body, NULL: the client's */
     int proxy_protocol;                 /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */
@@ -132,6 +153,11 @@ void ptc_proxy_client_event(ptc_http_request_t *r);
  * ("[::1]:443" -> "::1", "origin:8443" -> "origin"); an address with
  * several colons and no brackets is left whole. Points into name. */
 void ptc_proxy_ssl_host_part(const ptc_str_t *name, ptc_str_t *host);
+
+/* proxy_cookie.c, at config time: proxy_cookie_domain/path (by offset)
+ * and proxy_cookie_flags */
+const char *ptc_proxy_cookie_rule(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+const char *ptc_proxy_cookie_flags(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 /* proxy_ssl.c, at config time: setters of the proxy_ssl_* directives
  * whose values need more than the generic ones (absolute file paths,

@@ -227,6 +227,11 @@ ptc_proxy_process_headers(proxy_ctx_t *ctx)
             && proxy_rewrite_location(ctx, &value) != PTC_OK) {
             return PTC_ERROR;
         }
+        if (ptc_str_caseeq_c(&h->name, "set-cookie")
+            && (ctx->plcf->cookie_domains || ctx->plcf->cookie_paths || ctx->plcf->cookie_flags)
+            && ptc_proxy_rewrite_cookie(ctx, &value) != PTC_OK) {
+            return PTC_ERROR;
+        }
         if (ptc_str_caseeq_c(&h->name, "location")) {
             out->location = value;
             continue;

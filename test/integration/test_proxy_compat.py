@@ -188,3 +188,70 @@ def test_ignore_headers_rejects_other_names(ptc, backends):
                     "proxy_ignore_headers X-Foo; } }" % b.addr, expect_fail=True)
     assert srv.returncode != 0
     assert 'invalid value "X-Foo"' in srv.stderr_text() + srv.error_log()
+
+
+# ---- item 4: proxy_cookie_domain, proxy_cookie_path, proxy_cookie_flags -----
+
+
+def cookies(ptc, backends, loc, *values):
+    hs = [("Set-Cookie", v) for v in values]
+    b = backends.new(lambda req: send(response(200, b"ok", hs), keep=False))
+    srv = start(ptc, b, loc)
+    return srv.get("/").header_all("Set-Cookie")
+
+
+def test_cookie_domain_plain_is_caseless_and_keeps_the_dot(ptc, backends):
+    got = cookies(ptc, backends, "proxy_cookie_domain origin.local example.com;",
+                  "a=1; Domain=.Origin.LOCAL; Path=/", "b=2; domain=origin.local",
+                  "c=3; Domain=other.local")
+    assert got == ["a=1; Domain=.example.com; Path=/", "b=2; domain=example.com",
+                   "c=3; Domain=other.local"]
+
+
+def test_cookie_domain_regex_with_captures(ptc, backends):
+    got = cookies(ptc, backends, r"proxy_cookie_domain ~\.(?P<sl>[a-z]+)\.internal$ $sl.example.com;",
+                  "a=1; Domain=app.Shop.internal")
+    assert got == ["a=1; Domain=Shop.example.com"]
+
+
+def test_cookie_domain_first_rule_wins_and_variables(ptc, backends):
+    got = cookies(ptc, backends, "proxy_cookie_domain origin.local $host; "
+                  "proxy_cookie_domain origin.local never;", "a=1; Domain=origin.local")
+    assert got == ["a=1; Domain=localhost"]
+
+
+def test_cookie_path_prefix_and_regex(ptc, backends):
+    got = cookies(ptc, backends, "proxy_cookie_path /app/ /; "
+                  "proxy_cookie_path ~*^/OLD/(.*)$ /new/$1;",
+                  "a=1; Path=/app/x", "b=2; Path=/old/y/z", "c=3; Path=/App/x")
+    assert got == ["a=1; Path=/x", "b=2; Path=/new/y/z", "c=3; Path=/App/x"]
+
+
+def test_cookie_rules_off_cancels_inherited(ptc, backends):
+    hs = [("Set-Cookie", "a=1; Path=/app/x")]
+    b = backends.new(lambda req: send(response(200, b"ok", hs), keep=False))
+    srv = ptc.start("proxy_cookie_path /app/ /; server { listen 127.0.0.1:%%PORT%%; "
+                    "location / { proxy_pass http://%s; } "
+                    "location /raw { proxy_pass http://%s; proxy_cookie_path off; } }"
+                    % (b.addr, b.addr))
+    assert srv.get("/").header("Set-Cookie") == "a=1; Path=/x"
+    assert srv.get("/raw").header("Set-Cookie") == "a=1; Path=/app/x"
+
+
+def test_cookie_flags_add_and_remove(ptc, backends):
+    got = cookies(ptc, backends, "proxy_cookie_flags sid secure httponly samesite=strict; "
+                  "proxy_cookie_flags ~^tr nosecure nohttponly nosamesite;",
+                  "sid=1; Path=/", "sid=2; Secure; SameSite=None", "track=3; Secure; HttpOnly; "
+                  "SameSite=Lax; Path=/", "other=4; Secure")
+    assert got == ["sid=1; Path=/; Secure; HttpOnly; SameSite=Strict",
+                   "sid=2; Secure; SameSite=Strict; HttpOnly",
+                   "track=3; Path=/", "other=4; Secure"]
+
+
+@pytest.mark.portico_only  # nginx accepts and ignores an unknown flag
+def test_cookie_flags_rejects_unknown_flag(ptc, backends):
+    b = backends.new()
+    srv = ptc.start("server { listen 127.0.0.1:%%PORT%%; location / { proxy_pass http://%s; "
+                    "proxy_cookie_flags a bogus; } }" % b.addr, expect_fail=True)
+    assert srv.returncode != 0
+    assert 'invalid parameter "bogus"' in srv.stderr_text() + srv.error_log()
