@@ -3,6 +3,7 @@
 #ifndef PTC_MODULES_PROXY_INT_H
 #define PTC_MODULES_PROXY_INT_H
 
+#include "core/ptc_conn.h"
 #include "core/ptc_regex.h"
 #include "modules/http/http_core.h"
 #include "modules/upstream/upstream_group.h"
@@ -57,6 +58,13 @@ typedef struct {
     unsigned set, clear; /* PROXY_CF_* */
     ptc_str_t samesite;  /* the samesite= value to set */
 } proxy_cookie_flags_t;
+
+/* proxy_bind: a literal address parsed at config time, or a value with
+ * variables parsed per request (empty: no bind) */
+typedef struct {
+    ptc_conn_source_t src;
+    ptc_http_complex_value_t *cv;
+} proxy_bind_t;
 
 typedef struct {
     ptc_http_complex_value_t *from; /* NULL: "default" entry resolved at merge */
@@ -125,6 +133,7 @@ typedef struct {
     ptc_array_t *cookie_domains; /* proxy_cookie_rule_t; NULL: off */
     ptc_array_t *cookie_paths;   /* proxy_cookie_rule_t; NULL: off */
     ptc_array_t *cookie_flags;   /* proxy_cookie_flags_t; NULL: off */
+    proxy_bind_t *bind;          /* NULL: off */
     ptc_http_complex_value_t *method;
     ptc_http_complex_value_t *set_body; /* proxy_set_body, NULL: the client's */
     int proxy_protocol;                 /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */
@@ -153,6 +162,10 @@ void ptc_proxy_client_event(ptc_http_request_t *r);
  * ("[::1]:443" -> "::1", "origin:8443" -> "origin"); an address with
  * several colons and no brackets is left whole. Points into name. */
 void ptc_proxy_ssl_host_part(const ptc_str_t *name, ptc_str_t *host);
+
+/* proxy.c: parse a proxy_bind address ("ADDR", "ADDR:PORT", "[v6]:PORT",
+ * "v6"). PTC_OK or PTC_ERROR. */
+int ptc_proxy_parse_bind(const ptc_str_t *text, ptc_conn_source_t *src);
 
 /* proxy_cookie.c, at config time: proxy_cookie_domain/path (by offset)
  * and proxy_cookie_flags */

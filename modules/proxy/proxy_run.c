@@ -412,6 +412,33 @@ ptc_proxy_abort(proxy_ctx_t *ctx, unsigned status)
     proxy_fail(ctx, status);
 }
 
+/* proxy_bind: the source address of this try (*from NULL: none).
+ * PTC_ERROR (logged) for a value that is not an address. */
+static int
+proxy_bind_source(proxy_ctx_t *ctx, ptc_conn_source_t *src, const ptc_conn_source_t **from)
+{
+    proxy_bind_t *b = ctx->plcf->bind;
+    if (b->cv == NULL) {
+        *from = &b->src;
+        return PTC_OK;
+    }
+    ptc_str_t v;
+    if (ptc_http_complex_value(ctx->r, b->cv, &v) != PTC_OK) {
+        return PTC_ERROR;
+    }
+    if (v.len == 0) {
+        return PTC_OK;
+    }
+    if (ptc_proxy_parse_bind(&v, src) != PTC_OK) {
+        ptc_log_error(PTC_LOG_ERR, ctx->r->c->log, 0, "invalid local address \"%.*s\"",
+                      PTC_STR_ARG(v));
+        return PTC_ERROR;
+    }
+    src->transparent = b->src.transparent;
+    *from = src;
+    return PTC_OK;
+}
+
 static void
 proxy_connect(proxy_ctx_t *ctx)
 {
@@ -472,9 +499,16 @@ proxy_connect(proxy_ctx_t *ctx)
         proxy_fail(ctx, 500);
         return;
     }
+    ptc_conn_source_t src;
+    const ptc_conn_source_t *from = NULL;
+    if (uc == NULL && ctx->plcf->bind && proxy_bind_source(ctx, &src, &from) != PTC_OK) {
+        ptc_upstream_group_conns(ctx->group, ctx->peer, -1);
+        proxy_fail(ctx, 500);
+        return;
+    }
     if (uc == NULL) {
-        uc = ptc_conn_connect((struct sockaddr *)&ctx->peer->sockaddr, ctx->peer->socklen,
-                              r->c->log, &rc, &err);
+        uc = ptc_conn_connect_from((struct sockaddr *)&ctx->peer->sockaddr, ctx->peer->socklen,
+                                   from, r->c->log, &rc, &err);
         if (uc == NULL) {
             ptc_upstream_group_conns(ctx->group, ctx->peer, -1);
             proxy_next(ctx, PROXY_FT_ERROR, "connect() failed", err);

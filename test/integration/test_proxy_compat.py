@@ -255,3 +255,53 @@ def test_cookie_flags_rejects_unknown_flag(ptc, backends):
                     "proxy_cookie_flags a bogus; } }" % b.addr, expect_fail=True)
     assert srv.returncode != 0
     assert 'invalid parameter "bogus"' in srv.stderr_text() + srv.error_log()
+
+
+# ---- item 5: proxy_bind, $upstream_cookie_NAME, $upstream_cache_status -------
+
+
+def test_bind_sets_the_source_address(ptc, backends):
+    b = backends.new()
+    srv = start(ptc, b, "proxy_bind 127.0.0.2;")
+    assert srv.get("/").status == 200
+    assert b.connections[0].peer[0] == "127.0.0.2"
+
+
+def test_bind_with_variables_and_off(ptc, backends):
+    b = backends.new()
+    srv = start(ptc, b, "proxy_bind $arg_src;",
+                locations="location /off { proxy_pass http://%s; proxy_bind off; }" % b.addr)
+    assert srv.get("/?src=127.0.0.3").status == 200
+    assert srv.get("/").status == 200  # empty value: no bind
+    assert srv.get("/off?src=127.0.0.4").status == 200
+    assert [c.peer[0] for c in b.connections] == ["127.0.0.3", "127.0.0.1", "127.0.0.1"]
+
+
+def test_bind_to_a_foreign_address_fails_the_request(ptc, backends):
+    b = backends.new()
+    srv = start(ptc, b, "proxy_bind 192.0.2.1;")
+    srv.allow_log_errors()
+    assert srv.get("/").status in (500, 502)
+    assert not b.connections
+    assert "bind(192.0.2.1" in srv.error_log()
+
+
+def test_bind_rejects_an_invalid_address(ptc, backends):
+    b = backends.new()
+    srv = ptc.start("server { listen 127.0.0.1:%%PORT%%; location / { proxy_pass http://%s; "
+                    "proxy_bind 127.0.0.2 sideways; } }" % b.addr, expect_fail=True)
+    assert srv.returncode != 0
+
+
+def test_upstream_cookie_and_cache_status_variables(ptc, backends):
+    hs = [("Set-Cookie", "a=1; Path=/"), ("Set-Cookie", "Sid=xyz; HttpOnly")]
+    b = backends.new(lambda req: send(response(200, b"ok", hs), keep=False))
+    srv = ptc.start("log_format c '$upstream_cookie_sid|$upstream_cookie_a|"
+                    "$upstream_cookie_none|$upstream_cache_status';\n"
+                    "server { listen 127.0.0.1:%%PORT%%; access_log logs/c.log c; "
+                    "location / { proxy_pass http://%s; "
+                    "add_header X-Sid $upstream_cookie_sid; } }" % b.addr)
+    r = srv.get("/")
+    assert r.header("X-Sid") == "xyz"
+    assert srv.wait_for(lambda: srv.access_log("c.log").strip())
+    assert srv.access_log("c.log").strip() == "xyz|1|-|-"
