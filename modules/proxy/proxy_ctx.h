@@ -62,8 +62,10 @@ typedef struct {
     ptc_queue_t wait_link; /* in group->waiting while queued */
     ptc_event_t wait_ev;   /* retries the pick while queued */
     ptc_msec_t wait_until;
-    ptc_buf_t *tun_up;   /* tunnel: client -> upstream bytes */
-    ptc_buf_t *tun_down; /* tunnel: upstream -> client bytes */
+    ptc_msec_t rate_start; /* proxy_limit_rate: when the body started */
+    off_t rate_read;       /* body bytes read from the upstream since */
+    ptc_buf_t *tun_up;     /* tunnel: client -> upstream bytes */
+    ptc_buf_t *tun_down;   /* tunnel: upstream -> client bytes */
 
     /* TLS to the upstream (proxy_ssl.c) */
     proxy_ssl_t *ssl;   /* the context this request speaks TLS with, NULL: plain */
@@ -88,8 +90,9 @@ typedef struct {
     unsigned request_sent : 1;   /* some request byte reached the upstream */
     unsigned header_passed : 1;  /* the response head went to the client */
     unsigned finished : 1;
-    unsigned http10 : 1;    /* upstream answered HTTP/1.0 */
-    unsigned buffering : 1; /* proxy_buffering, or X-Accel-Buffering of this response */
+    unsigned http10 : 1;       /* upstream answered HTTP/1.0 */
+    unsigned buffering : 1;    /* proxy_buffering, or X-Accel-Buffering of this response */
+    unsigned rate_delayed : 1; /* proxy_limit_rate: the read timer is the delay */
 } proxy_ctx_t;
 
 /* proxy_request.c: build the request head (and set ctx->body). */

@@ -842,6 +842,7 @@ proxy_head_done(proxy_ctx_t *ctx)
         return;
     }
     ctx->state = PX_BODY;
+    ctx->rate_start = ptc_current_msec;
     r->resume_handler = proxy_resume;
     proxy_read_body(ctx);
 }
@@ -856,6 +857,11 @@ proxy_up_read(ptc_event_t *ev)
         return;
     }
     if (ctx->state == PX_BODY) {
+        if (ev->timedout && ctx->rate_delayed) {
+            ev->timedout = 0; /* proxy_limit_rate: time to read again */
+            proxy_read_body(ctx);
+            return;
+        }
         if (ev->timedout) {
             ptc_log_error(PTC_LOG_ERR, ctx->r->c->log, ETIMEDOUT,
                           "upstream timed out while reading upstream");
@@ -901,6 +907,35 @@ proxy_up_read(ptc_event_t *ev)
 }
 
 /* ---- the response body ---- */
+
+/* Read from the upstream within proxy_limit_rate (buffered responses, as
+ * in nginx): the rate allows rate * (elapsed + 1 s) bytes so far; beyond
+ * that, PTC_AGAIN with a timer (ctx->rate_delayed) that resumes reading. */
+static ssize_t
+proxy_recv(proxy_ctx_t *ctx, u_char *buf, size_t size)
+{
+    ptc_conn_t *uc = ctx->uc;
+    size_t rate = ctx->plcf->limit_rate;
+    ctx->rate_delayed = 0;
+    if (rate && ctx->buffering) {
+        ptc_msec_t elapsed = ptc_current_msec - ctx->rate_start;
+        off_t allowed = (off_t)((uint64_t)rate * (elapsed + 1000) / 1000) - ctx->rate_read;
+        if (allowed <= 0) {
+            ctx->rate_delayed = 1;
+            ptc_event_add_timer(uc->read, (ptc_msec_t)(-allowed * 1000 / (off_t)rate) + 1);
+            return PTC_AGAIN;
+        }
+        size = ptc_min(size, (size_t)allowed);
+    }
+    if (!uc->read->ready && !uc->read->eof) {
+        return PTC_AGAIN;
+    }
+    ssize_t n = uc->recv(uc, buf, size);
+    if (n > 0) {
+        ctx->rate_read += n;
+    }
+    return n;
+}
 
 static ptc_buf_t *
 proxy_free_buf(proxy_ctx_t *ctx)
@@ -1136,9 +1171,11 @@ proxy_spool(proxy_ctx_t *ctx)
         if (!ctx->chunked && ctx->rest > 0 && (off_t)size > ctx->rest) {
             size = (size_t)ctx->rest;
         }
-        ssize_t n = uc->read->ready || uc->read->eof ? uc->recv(uc, b->last, size) : PTC_AGAIN;
+        ssize_t n = proxy_recv(ctx, b->last, size);
         if (n == PTC_AGAIN) {
-            ptc_event_add_timer(uc->read, ctx->plcf->read_timeout);
+            if (!ctx->rate_delayed) {
+                ptc_event_add_timer(uc->read, ctx->plcf->read_timeout);
+            }
             return PTC_OK;
         }
         if (n == 0 && ctx->close_delimited) {
@@ -1271,12 +1308,14 @@ proxy_read_body(proxy_ctx_t *ctx)
         if (!ctx->chunked && ctx->rest > 0 && (off_t)size > ctx->rest) {
             size = (size_t)ctx->rest; /* never read past this response */
         }
-        ssize_t n = uc->read->ready || uc->read->eof ? uc->recv(uc, b->last, size) : PTC_AGAIN;
+        ssize_t n = proxy_recv(ctx, b->last, size);
         if (n == PTC_AGAIN) {
             if (proxy_emit(ctx, batch) != PTC_OK) {
                 return;
             }
-            ptc_event_add_timer(uc->read, ctx->plcf->read_timeout);
+            if (!ctx->rate_delayed) {
+                ptc_event_add_timer(uc->read, ctx->plcf->read_timeout);
+            }
             return;
         }
         if (n == 0 && ctx->close_delimited) {

@@ -305,3 +305,35 @@ def test_upstream_cookie_and_cache_status_variables(ptc, backends):
     assert r.header("X-Sid") == "xyz"
     assert srv.wait_for(lambda: srv.access_log("c.log").strip())
     assert srv.access_log("c.log").strip() == "xyz|1|-|-"
+
+
+# ---- proxy_limit_rate --------------------------------------------------------
+
+
+def timed_get(srv):
+    start = time.monotonic()
+    r = srv.get("/", timeout=10)
+    return time.monotonic() - start, r
+
+
+BIG = b"z" * 300000
+
+
+def test_limit_rate_slows_reading_from_the_origin(ptc, backends):
+    b = backends.new(lambda req: send(response(200, BIG), keep=False))
+    srv = start(ptc, b, "proxy_limit_rate 100k;",
+                locations="location /free { proxy_pass http://%s; }" % b.addr)
+    took, r = timed_get(srv)
+    assert r.body == BIG
+    # 100k in the first second, then 100k a second: about 1.9 s for 300000 bytes
+    assert 1.4 <= took < 6, took
+    t0 = time.monotonic()
+    assert srv.get("/free").body == BIG
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_limit_rate_needs_buffering(ptc, backends):
+    b = backends.new(lambda req: send(response(200, BIG), keep=False))
+    srv = start(ptc, b, "proxy_limit_rate 100k; proxy_buffering off;")
+    took, r = timed_get(srv)
+    assert r.body == BIG and took < 1.0, took
