@@ -74,6 +74,7 @@ static const ptc_directive_t proxy_directives[] = {
     {"proxy_cookie_flags", HSL, PTC_ARGS_1MORE, ptc_proxy_cookie_flags, OFF(cookie_flags), NULL},
     {"proxy_bind", HSL, PTC_ARGS_12, proxy_bind, OFF(bind), NULL},
     {"proxy_limit_rate", HSL, PTC_ARGS_1, ptc_conf_set_size, OFF(limit_rate), NULL},
+    {"proxy_force_ranges", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(force_ranges), NULL},
     {"proxy_redirect", HSL, PTC_ARGS_12, proxy_redirect, OFF(redirects), NULL},
     {"proxy_method", HSL, PTC_ARGS_1, proxy_method, OFF(method), NULL},
     {"proxy_set_body", HSL, PTC_ARGS_1, proxy_method, OFF(set_body), NULL},
@@ -169,6 +170,7 @@ proxy_create_loc(ptc_conf_t *cf)
     c->cookie_flags = PTC_CONF_UNSET_PTR;
     c->bind = PTC_CONF_UNSET_PTR;
     c->limit_rate = PTC_CONF_UNSET_SIZE;
+    c->force_ranges = PTC_CONF_UNSET;
     c->method = PTC_CONF_UNSET_PTR;
     c->set_body = PTC_CONF_UNSET_PTR;
     c->proxy_protocol = PTC_CONF_UNSET;
@@ -282,6 +284,7 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_ptr(conf->cookie_flags, prev->cookie_flags, NULL);
     ptc_conf_merge_ptr(conf->bind, prev->bind, NULL);
     ptc_conf_merge_size(conf->limit_rate, prev->limit_rate, 0);
+    ptc_conf_merge_value(conf->force_ranges, prev->force_ranges, 0);
     ptc_conf_merge_ptr(conf->method, prev->method, NULL);
     ptc_conf_merge_ptr(conf->set_body, prev->set_body, NULL);
     ptc_conf_merge_value(conf->proxy_protocol, prev->proxy_protocol, 0);

@@ -64,6 +64,8 @@ typedef struct {
     ptc_msec_t wait_until;
     ptc_msec_t rate_start; /* proxy_limit_rate: when the body started */
     off_t rate_read;       /* body bytes read from the upstream since */
+    off_t range_skip;      /* proxy_force_ranges: body bytes still to drop */
+    off_t range_left;      /* and then to pass on */
     ptc_buf_t *tun_up;     /* tunnel: client -> upstream bytes */
     ptc_buf_t *tun_down;   /* tunnel: upstream -> client bytes */
 
@@ -93,6 +95,7 @@ typedef struct {
     unsigned http10 : 1;       /* upstream answered HTTP/1.0 */
     unsigned buffering : 1;    /* proxy_buffering, or X-Accel-Buffering of this response */
     unsigned rate_delayed : 1; /* proxy_limit_rate: the read timer is the delay */
+    unsigned ranged : 1;       /* proxy_force_ranges: one range of the body is sent */
 } proxy_ctx_t;
 
 /* proxy_request.c: build the request head (and set ctx->body). */

@@ -135,6 +135,7 @@ typedef struct {
     ptc_array_t *cookie_flags;   /* proxy_cookie_flags_t; NULL: off */
     proxy_bind_t *bind;          /* NULL: off */
     size_t limit_rate;           /* proxy_limit_rate, bytes/s; 0: none */
+    int force_ranges;
     ptc_http_complex_value_t *method;
     ptc_http_complex_value_t *set_body; /* proxy_set_body, NULL: the client's */
     int proxy_protocol;                 /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */

@@ -29,6 +29,7 @@
 #include "core/ptc_pool.h"
 #include "core/ptc_proxy_protocol.h"
 #include "core/ptc_time.h"
+#include "modules/http/http_static_cond.h"
 #include "modules/proxy/proxy_stream.h"
 
 static void proxy_connect(proxy_ctx_t *ctx);
@@ -789,6 +790,64 @@ proxy_accel_redirect(proxy_ctx_t *ctx, ptc_str_t uri)
     ptc_http_internal_redirect(r, &uri, &args); /* no "?": no args, as nginx */
 }
 
+/* proxy_force_ranges: answer a single Range of a 200 response of known
+ * length from the upstream's whole body (206, or 416 when unsatisfiable).
+ * PTC_OK to go on, PTC_DONE when the request was answered. */
+static int
+proxy_force_range(proxy_ctx_t *ctx)
+{
+    ptc_http_request_t *r = ctx->r;
+    ptc_http_headers_out_t *out = &r->headers_out;
+    if (ctx->status != 200 || ctx->no_body || ctx->chunked || ctx->rest < 0
+        || ptc_http_core_loc(r)->max_ranges == 0 || proxy_intercept(ctx)) {
+        return PTC_OK;
+    }
+    ptc_str_t etag = ptc_null_string;
+    ptc_http_header_t *hs = ctx->uheaders.elts;
+    bool accept = false;
+    for (size_t i = 0; i < ctx->uheaders.nelts; i++) {
+        if (ptc_str_caseeq_c(&hs[i].name, "etag")) {
+            etag = hs[i].value;
+        }
+        accept |= ptc_str_caseeq_c(&hs[i].name, "accept-ranges");
+    }
+    if (!accept) {
+        out->accept_ranges = 1;
+    }
+    if (r->method != PTC_HTTP_GET) {
+        return PTC_OK;
+    }
+    ptc_http_range_t range;
+    off_t size = ctx->rest;
+    int rc = ptc_http_static_range(&r->headers_in, &etag, (time_t)-1, size, &range);
+    if (rc == PTC_DECLINED) {
+        return PTC_OK;
+    }
+    if (rc == PTC_ERROR) {
+        ctx->finished = 1;
+        ctx->state = PX_DONE;
+        ptc_upstream_group_release(ctx->group, ctx->peer, PTC_UPSTREAM_OK);
+        proxy_release_conn(ctx, false);
+        out->list.nelts = 0;
+        if (ptc_http_static_content_range(r->pool, NULL, size, &out->content_range) != PTC_OK) {
+            ptc_http_finalize_status(r, 500);
+            return PTC_DONE;
+        }
+        ptc_http_finalize_status(r, 416);
+        return PTC_DONE;
+    }
+    if (ptc_http_static_content_range(r->pool, &range, size, &out->content_range) != PTC_OK) {
+        proxy_fail(ctx, 500);
+        return PTC_DONE;
+    }
+    out->status = 206;
+    out->content_length_n = range.end - range.start + 1;
+    ctx->ranged = 1;
+    ctx->range_skip = range.start;
+    ctx->range_left = out->content_length_n;
+    return PTC_OK;
+}
+
 static void
 proxy_head_done(proxy_ctx_t *ctx)
 {
@@ -813,6 +872,9 @@ proxy_head_done(proxy_ctx_t *ctx)
     }
     if (ctx->status == 101 && r->headers_in.upgrade) {
         ptc_proxy_tunnel_start(ctx);
+        return;
+    }
+    if (ctx->plcf->force_ranges && proxy_force_range(ctx) != PTC_OK) {
         return;
     }
     if (proxy_intercept(ctx)) {
@@ -1035,6 +1097,21 @@ proxy_body_done(proxy_ctx_t *ctx, bool reusable)
     ptc_http_finalize(r, rc == PTC_ERROR ? PTC_ERROR : PTC_OK);
 }
 
+/* proxy_force_ranges: of the body bytes in b, keep those of the range. */
+static void
+proxy_range_trim(proxy_ctx_t *ctx, ptc_buf_t *b)
+{
+    if (!ctx->ranged) {
+        return;
+    }
+    off_t skip = ptc_min(ctx->range_skip, (off_t)(b->last - b->pos));
+    b->pos += skip;
+    ctx->range_skip -= skip;
+    off_t keep = ptc_min(ctx->range_left, (off_t)(b->last - b->pos));
+    b->last = b->pos + keep;
+    ctx->range_left -= keep;
+}
+
 /* Framing of the bytes now in b: their length is trimmed to this
  * response's body. PTC_OK (more to come), PTC_DONE (body complete; *extra
  * when bytes followed it), PTC_ERROR (handled). */
@@ -1057,6 +1134,7 @@ proxy_account(proxy_ctx_t *ctx, ptc_buf_t *b, bool *extra)
         *extra = (off_t)(b->last - b->pos) > n;
         b->last = b->pos + n;
         ctx->rest -= n;
+        proxy_range_trim(ctx, b);
         return ctx->rest == 0 ? PTC_DONE : PTC_OK;
     }
     return PTC_OK;

@@ -337,3 +337,39 @@ def test_limit_rate_needs_buffering(ptc, backends):
     srv = start(ptc, b, "proxy_limit_rate 100k; proxy_buffering off;")
     took, r = timed_get(srv)
     assert r.body == BIG and took < 1.0, took
+
+
+# ---- proxy_force_ranges --------------------------------------------------------
+
+DIGITS = b"0123456789" * 1000
+
+
+def test_force_ranges_serves_a_range_of_the_origin_response(ptc, backends):
+    b = backends.new(lambda req: send(response(200, DIGITS, {"ETag": '"e1"'}), keep=False))
+    srv = start(ptc, b, "proxy_force_ranges on; proxy_set_header Range \"\";",
+                locations="location /plain { proxy_pass http://%s; "
+                "proxy_set_header Range \"\"; }" % b.addr)
+    r = srv.get("/", headers={"Range": "bytes=5-14"})
+    assert r.status == 206 and r.body == b"5678901234"
+    assert r.header("Content-Range") == "bytes 5-14/10000"
+    r = srv.get("/", headers={"Range": "bytes=-3"})
+    assert r.status == 206 and r.body == b"789"
+    r = srv.get("/", headers={"Range": "bytes=9998-"})
+    assert r.status == 206 and r.body == b"89"
+    r = srv.get("/")
+    assert r.status == 200 and r.body == DIGITS and r.header("Accept-Ranges") == "bytes"
+    r = srv.get("/", headers={"Range": "bytes=0-1", "If-Range": '"e1"'})
+    assert r.status == 206 and r.body == b"01"
+    r = srv.get("/", headers={"Range": "bytes=0-1", "If-Range": '"other"'})
+    assert r.status == 200 and r.body == DIGITS
+    # without proxy_force_ranges the origin's 200 passes whole
+    r = srv.get("/plain", headers={"Range": "bytes=5-14"})
+    assert r.status == 200 and r.body == DIGITS
+
+
+def test_force_ranges_unsatisfiable_is_416(ptc, backends):
+    b = backends.new(lambda req: send(response(200, DIGITS), keep=False))
+    srv = start(ptc, b, "proxy_force_ranges on; proxy_set_header Range \"\";")
+    r = srv.get("/", headers={"Range": "bytes=20000-"})
+    assert r.status == 416
+    assert r.header("Content-Range") == "bytes */10000"
