@@ -103,6 +103,16 @@ void ptc_conn_foreach(void (*fn)(ptc_conn_t *c));
  * created: the caller owns c->pool (may stay NULL). */
 ptc_conn_t *ptc_conn_connect(const struct sockaddr *sa, socklen_t len, ptc_log_t *log, int *rc,
                              int *err);
+/* A source address to bind an outgoing connection to (proxy_bind). */
+typedef struct {
+    struct sockaddr_storage sockaddr;
+    socklen_t socklen;
+    bool transparent; /* IP_TRANSPARENT: any address, needs CAP_NET_ADMIN */
+} ptc_conn_source_t;
+/* ptc_conn_connect, binding the socket to `from` first (NULL: no bind).
+ * A bind (or IP_TRANSPARENT) failure is logged and gives *rc = PTC_ERROR. */
+ptc_conn_t *ptc_conn_connect_from(const struct sockaddr *sa, socklen_t len,
+                                  const ptc_conn_source_t *from, ptc_log_t *log, int *rc, int *err);
 /* After the write event of a connect in progress: PTC_OK or PTC_ERROR with
  * *err set (ECONNREFUSED, ...). */
 int ptc_conn_connect_result(ptc_conn_t *c, int *err);

@@ -367,6 +367,48 @@ ptc_sockaddr_eq(const struct sockaddr *a, socklen_t alen, const struct sockaddr 
 ptc_conn_t *
 ptc_conn_connect(const struct sockaddr *sa, socklen_t len, ptc_log_t *log, int *rc, int *err)
 {
+    return ptc_conn_connect_from(sa, len, NULL, log, rc, err);
+}
+
+/* Bind fd to the source address of `from` (before connect). */
+static int
+sock_bind_source(int fd, const ptc_conn_source_t *from, ptc_log_t *log)
+{
+    const struct sockaddr *la = (const struct sockaddr *)&from->sockaddr;
+    int one = 1;
+    if (from->transparent) {
+        int r = la->sa_family == AF_INET6
+                    ? setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))
+                    : setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one));
+        if (r == -1) {
+            int e = errno;
+            ptc_log_error(PTC_LOG_ALERT, log, e,
+                          "setsockopt(IP_TRANSPARENT) failed (needs CAP_NET_ADMIN)");
+            errno = e;
+            return PTC_ERROR;
+        }
+    }
+#ifdef IP_BIND_ADDRESS_NO_PORT
+    if (ptc_sockaddr_port(la) == 0 && la->sa_family != AF_UNIX) {
+        /* the port is chosen at connect(), per destination */
+        (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    }
+#endif
+    if (bind(fd, la, from->socklen) == -1) {
+        int e = errno;
+        u_char text[128];
+        size_t n = ptc_sockaddr_text(la, from->socklen, text, sizeof(text), true);
+        ptc_log_error(PTC_LOG_CRIT, log, e, "bind(%.*s) failed", (int)n, text);
+        errno = e;
+        return PTC_ERROR;
+    }
+    return PTC_OK;
+}
+
+ptc_conn_t *
+ptc_conn_connect_from(const struct sockaddr *sa, socklen_t len, const ptc_conn_source_t *from,
+                      ptc_log_t *log, int *rc, int *err)
+{
     *err = 0;
     int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1) {
@@ -387,6 +429,12 @@ ptc_conn_connect(const struct sockaddr *sa, socklen_t len, ptc_log_t *log, int *
     if (!c->is_unix) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    if (from && sock_bind_source(fd, from, log) != PTC_OK) {
+        *err = errno;
+        *rc = PTC_ERROR;
+        ptc_conn_close(c);
+        return NULL;
     }
     int r;
     do {

@@ -5,6 +5,7 @@
  * request path lives in proxy_run.c, TLS to upstreams in proxy_ssl.c. */
 #include "modules/proxy/proxy_int.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 
 #include "core/ptc_pool.h"
@@ -21,6 +22,8 @@ static const char *proxy_next_upstream(ptc_conf_t *cf, const ptc_directive_t *d,
 static const char *proxy_buffers(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *proxy_redirect(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *proxy_method(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *proxy_ignore_headers(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *proxy_bind(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *proxy_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 #define HSL (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
@@ -63,8 +66,18 @@ static const ptc_directive_t proxy_directives[] = {
      NULL},
     {"proxy_pass_request_body", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(pass_request_body),
      NULL},
+    {"proxy_ignore_client_abort", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(ignore_client_abort),
+     NULL},
+    {"proxy_ignore_headers", HSL, PTC_ARGS_1MORE, proxy_ignore_headers, OFF(ignore_headers), NULL},
+    {"proxy_cookie_domain", HSL, PTC_ARGS_12, ptc_proxy_cookie_rule, OFF(cookie_domains), NULL},
+    {"proxy_cookie_path", HSL, PTC_ARGS_12, ptc_proxy_cookie_rule, OFF(cookie_paths), NULL},
+    {"proxy_cookie_flags", HSL, PTC_ARGS_1MORE, ptc_proxy_cookie_flags, OFF(cookie_flags), NULL},
+    {"proxy_bind", HSL, PTC_ARGS_12, proxy_bind, OFF(bind), NULL},
+    {"proxy_limit_rate", HSL, PTC_ARGS_1, ptc_conf_set_size, OFF(limit_rate), NULL},
+    {"proxy_force_ranges", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, OFF(force_ranges), NULL},
     {"proxy_redirect", HSL, PTC_ARGS_12, proxy_redirect, OFF(redirects), NULL},
     {"proxy_method", HSL, PTC_ARGS_1, proxy_method, OFF(method), NULL},
+    {"proxy_set_body", HSL, PTC_ARGS_1, proxy_method, OFF(set_body), NULL},
     {"proxy_protocol", HSL, PTC_ARGS_1, ptc_conf_set_enum, OFF(proxy_protocol), proxy_pp_enum},
     /* accepted: responses are streamed through bounded memory buffers */
     {"proxy_temp_path", HSL, PTC_ARGS_1 | PTC_ARGS_2 | PTC_ARGS_3 | PTC_ARGS_4,
@@ -150,7 +163,16 @@ proxy_create_loc(ptc_conf_t *cf)
     c->intercept_errors = PTC_CONF_UNSET;
     c->pass_request_headers = PTC_CONF_UNSET;
     c->pass_request_body = PTC_CONF_UNSET;
+    c->ignore_client_abort = PTC_CONF_UNSET;
+    c->ignore_headers = PTC_CONF_UNSET;
+    c->cookie_domains = PTC_CONF_UNSET_PTR;
+    c->cookie_paths = PTC_CONF_UNSET_PTR;
+    c->cookie_flags = PTC_CONF_UNSET_PTR;
+    c->bind = PTC_CONF_UNSET_PTR;
+    c->limit_rate = PTC_CONF_UNSET_SIZE;
+    c->force_ranges = PTC_CONF_UNSET;
     c->method = PTC_CONF_UNSET_PTR;
+    c->set_body = PTC_CONF_UNSET_PTR;
     c->proxy_protocol = PTC_CONF_UNSET;
     c->max_temp_file_size = PTC_CONF_UNSET_SIZE;
     ptc_proxy_ssl_create_conf(&c->ssl);
@@ -255,7 +277,16 @@ proxy_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_value(conf->intercept_errors, prev->intercept_errors, 0);
     ptc_conf_merge_value(conf->pass_request_headers, prev->pass_request_headers, 1);
     ptc_conf_merge_value(conf->pass_request_body, prev->pass_request_body, 1);
+    ptc_conf_merge_value(conf->ignore_client_abort, prev->ignore_client_abort, 0);
+    ptc_conf_merge_value(conf->ignore_headers, prev->ignore_headers, 0);
+    ptc_conf_merge_ptr(conf->cookie_domains, prev->cookie_domains, NULL);
+    ptc_conf_merge_ptr(conf->cookie_paths, prev->cookie_paths, NULL);
+    ptc_conf_merge_ptr(conf->cookie_flags, prev->cookie_flags, NULL);
+    ptc_conf_merge_ptr(conf->bind, prev->bind, NULL);
+    ptc_conf_merge_size(conf->limit_rate, prev->limit_rate, 0);
+    ptc_conf_merge_value(conf->force_ranges, prev->force_ranges, 0);
     ptc_conf_merge_ptr(conf->method, prev->method, NULL);
+    ptc_conf_merge_ptr(conf->set_body, prev->set_body, NULL);
     ptc_conf_merge_value(conf->proxy_protocol, prev->proxy_protocol, 0);
     ptc_conf_merge_size(conf->max_temp_file_size, prev->max_temp_file_size,
                         (size_t)1024 * 1024 * 1024);
@@ -469,6 +500,107 @@ proxy_next_upstream(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 }
 
 static const char *
+proxy_ignore_headers(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    static const ptc_conf_enum_t names[] = {
+        {"X-Accel-Redirect", PROXY_IGN_XA_REDIRECT},
+        {"X-Accel-Expires", PROXY_IGN_XA_EXPIRES},
+        {"X-Accel-Limit-Rate", PROXY_IGN_XA_LIMIT_RATE},
+        {"X-Accel-Buffering", PROXY_IGN_XA_BUFFERING},
+        {"X-Accel-Charset", PROXY_IGN_XA_CHARSET},
+        {"Expires", PROXY_IGN_EXPIRES},
+        {"Cache-Control", PROXY_IGN_CACHE_CONTROL},
+        {"Set-Cookie", PROXY_IGN_SET_COOKIE},
+        {"Vary", PROXY_IGN_VARY},
+        {NULL, 0},
+    };
+    proxy_loc_conf_t *plcf = conf;
+    if (plcf->ignore_headers != PTC_CONF_UNSET) {
+        return "is duplicate";
+    }
+    int mask = 0;
+    for (size_t i = 1; i < ptc_conf_nargs(cf); i++) {
+        const ptc_conf_enum_t *e = names;
+        while (e->name && !ptc_str_caseeq_c(ptc_conf_arg(cf, i), e->name)) {
+            e++;
+        }
+        if (e->name == NULL) {
+            return ptc_conf_error(cf, "invalid value \"" PTC_STR_FMT "\"",
+                                  PTC_STR_ARG(*ptc_conf_arg(cf, i)));
+        }
+        mask |= (int)e->value;
+    }
+    plcf->ignore_headers = mask;
+    return NULL;
+}
+
+int
+ptc_proxy_parse_bind(const ptc_str_t *text, ptc_conn_source_t *src)
+{
+    char buf[INET6_ADDRSTRLEN + 8];
+    memset(&src->sockaddr, 0, sizeof(src->sockaddr));
+    if (text->len == 0 || text->len >= sizeof(buf)) {
+        return PTC_ERROR;
+    }
+    memcpy(buf, text->data, text->len);
+    buf[text->len] = '\0';
+    struct sockaddr_in *sin = (struct sockaddr_in *)&src->sockaddr;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&src->sockaddr;
+    if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        src->socklen = sizeof(*sin);
+        return PTC_OK;
+    }
+    if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        src->socklen = sizeof(*sin6);
+        return PTC_OK;
+    }
+    const char *err;
+    if (ptc_sockaddr_parse(text, 0, &src->sockaddr, &src->socklen, &err) != PTC_OK
+        || src->sockaddr.ss_family == AF_UNIX) {
+        return PTC_ERROR;
+    }
+    return PTC_OK;
+}
+
+static const char *
+proxy_bind(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    proxy_loc_conf_t *plcf = conf;
+    if (plcf->bind != PTC_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+    const ptc_str_t *addr = ptc_conf_arg(cf, 1);
+    if (ptc_str_eq_c(addr, "off")) {
+        if (ptc_conf_nargs(cf) != 2) {
+            return "invalid number of arguments";
+        }
+        plcf->bind = NULL;
+        return NULL;
+    }
+    plcf->bind = ptc_pcalloc(cf->pool, sizeof(proxy_bind_t));
+    if (plcf->bind == NULL) {
+        return PTC_CONF_ERROR;
+    }
+    if (ptc_conf_nargs(cf) == 3) {
+        if (!ptc_str_eq_c(ptc_conf_arg(cf, 2), "transparent")) {
+            return ptc_conf_error(cf, "invalid parameter \"" PTC_STR_FMT "\"",
+                                  PTC_STR_ARG(*ptc_conf_arg(cf, 2)));
+        }
+        plcf->bind->src.transparent = true;
+    }
+    if (memchr(addr->data, '$', addr->len)) {
+        plcf->bind->cv = ptc_http_complex_value_compile(cf, addr);
+        return plcf->bind->cv ? NULL : PTC_CONF_ERROR;
+    }
+    if (ptc_proxy_parse_bind(addr, &plcf->bind->src) != PTC_OK) {
+        return ptc_conf_error(cf, "invalid address \"" PTC_STR_FMT "\"", PTC_STR_ARG(*addr));
+    }
+    return NULL;
+}
+
+static const char *
 proxy_buffers(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
     proxy_loc_conf_t *plcf = conf;
@@ -523,12 +655,13 @@ proxy_redirect(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 static const char *
 proxy_method(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
-    proxy_loc_conf_t *plcf = conf;
-    if (plcf->method != PTC_CONF_UNSET_PTR) {
+    /* proxy_method and proxy_set_body: one complex value */
+    ptc_http_complex_value_t **slot = (void *)((char *)conf + d->offset);
+    if (*slot != PTC_CONF_UNSET_PTR) {
         return "is duplicate";
     }
-    plcf->method = ptc_http_complex_value_compile(cf, ptc_conf_arg(cf, 1));
-    return plcf->method ? NULL : PTC_CONF_ERROR;
+    *slot = ptc_http_complex_value_compile(cf, ptc_conf_arg(cf, 1));
+    return *slot ? NULL : PTC_CONF_ERROR;
 }
 
 static const char *

@@ -62,8 +62,12 @@ typedef struct {
     ptc_queue_t wait_link; /* in group->waiting while queued */
     ptc_event_t wait_ev;   /* retries the pick while queued */
     ptc_msec_t wait_until;
-    ptc_buf_t *tun_up;   /* tunnel: client -> upstream bytes */
-    ptc_buf_t *tun_down; /* tunnel: upstream -> client bytes */
+    ptc_msec_t rate_start; /* proxy_limit_rate: when the body started */
+    off_t rate_read;       /* body bytes read from the upstream since */
+    off_t range_skip;      /* proxy_force_ranges: body bytes still to drop */
+    off_t range_left;      /* and then to pass on */
+    ptc_buf_t *tun_up;     /* tunnel: client -> upstream bytes */
+    ptc_buf_t *tun_down;   /* tunnel: upstream -> client bytes */
 
     /* TLS to the upstream (proxy_ssl.c) */
     proxy_ssl_t *ssl;   /* the context this request speaks TLS with, NULL: plain */
@@ -88,7 +92,10 @@ typedef struct {
     unsigned request_sent : 1;   /* some request byte reached the upstream */
     unsigned header_passed : 1;  /* the response head went to the client */
     unsigned finished : 1;
-    unsigned http10 : 1; /* upstream answered HTTP/1.0 */
+    unsigned http10 : 1;       /* upstream answered HTTP/1.0 */
+    unsigned buffering : 1;    /* proxy_buffering, or X-Accel-Buffering of this response */
+    unsigned rate_delayed : 1; /* proxy_limit_rate: the read timer is the delay */
+    unsigned ranged : 1;       /* proxy_force_ranges: one range of the body is sent */
 } proxy_ctx_t;
 
 /* proxy_request.c: build the request head (and set ctx->body). */
@@ -96,6 +103,12 @@ int ptc_proxy_build_request(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool ha
 /* proxy_response.c */
 int ptc_proxy_parse_status_line(proxy_ctx_t *ctx, ptc_buf_t *b);
 int ptc_proxy_process_headers(proxy_ctx_t *ctx);
+/* The X-Accel-Redirect value of the response head, unless ignored: NULL
+ * when there is none. */
+const ptc_str_t *ptc_proxy_accel_redirect(proxy_ctx_t *ctx);
+/* proxy_cookie.c: apply proxy_cookie_domain/path/flags to a Set-Cookie
+ * value (replaced by a copy in r->pool when rewritten). PTC_OK/PTC_ERROR. */
+int ptc_proxy_rewrite_cookie(proxy_ctx_t *ctx, ptc_str_t *value);
 /* The record of the current try (a scratch one past PROXY_TRIES_LOG). */
 proxy_try_log_t *ptc_proxy_tlog(proxy_ctx_t *ctx);
 

@@ -3,6 +3,8 @@
 #ifndef PTC_MODULES_PROXY_INT_H
 #define PTC_MODULES_PROXY_INT_H
 
+#include "core/ptc_conn.h"
+#include "core/ptc_regex.h"
 #include "modules/http/http_core.h"
 #include "modules/upstream/upstream_group.h"
 
@@ -22,10 +24,47 @@ enum {
     PROXY_FT_OFF = 0x0800,
 };
 
+/* proxy_ignore_headers (bitmask); the cache-related ones are accepted only */
+enum {
+    PROXY_IGN_XA_REDIRECT = 0x0001,
+    PROXY_IGN_XA_EXPIRES = 0x0002,
+    PROXY_IGN_XA_LIMIT_RATE = 0x0004,
+    PROXY_IGN_XA_BUFFERING = 0x0008,
+    PROXY_IGN_XA_CHARSET = 0x0010,
+    PROXY_IGN_EXPIRES = 0x0020,
+    PROXY_IGN_CACHE_CONTROL = 0x0040,
+    PROXY_IGN_SET_COOKIE = 0x0080,
+    PROXY_IGN_VARY = 0x0100,
+};
+
 typedef struct {
     ptc_str_t name;
     ptc_http_complex_value_t *value;
 } proxy_header_t;
+
+/* proxy_cookie_domain / proxy_cookie_path: one rule */
+typedef struct {
+    ptc_regex_t *re;                /* "~" forms, else NULL */
+    ptc_http_complex_value_t *from; /* plain forms (a domain without its dot) */
+    ptc_http_complex_value_t *to;
+} proxy_cookie_rule_t;
+
+enum { PROXY_CF_SECURE = 0x1, PROXY_CF_HTTPONLY = 0x2, PROXY_CF_SAMESITE = 0x4 };
+
+/* proxy_cookie_flags: the cookie (name or regex) and what to add/remove */
+typedef struct {
+    ptc_regex_t *re;
+    ptc_http_complex_value_t *name;
+    unsigned set, clear; /* PROXY_CF_* */
+    ptc_str_t samesite;  /* the samesite= value to set */
+} proxy_cookie_flags_t;
+
+/* proxy_bind: a literal address parsed at config time, or a value with
+ * variables parsed per request (empty: no bind) */
+typedef struct {
+    ptc_conn_source_t src;
+    ptc_http_complex_value_t *cv;
+} proxy_bind_t;
 
 typedef struct {
     ptc_http_complex_value_t *from; /* NULL: "default" entry resolved at merge */
@@ -89,13 +128,22 @@ typedef struct {
     int intercept_errors;
     int pass_request_headers;
     int pass_request_body;
+    int ignore_client_abort;
+    int ignore_headers;          /* PROXY_IGN_* */
+    ptc_array_t *cookie_domains; /* proxy_cookie_rule_t; NULL: off */
+    ptc_array_t *cookie_paths;   /* proxy_cookie_rule_t; NULL: off */
+    ptc_array_t *cookie_flags;   /* proxy_cookie_flags_t; NULL: off */
+    proxy_bind_t *bind;          /* NULL: off */
+    size_t limit_rate;           /* proxy_limit_rate, bytes/s; 0: none */
+    int force_ranges;
     ptc_http_complex_value_t *method;
-    int proxy_protocol;        /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */
-    ptc_str_t temp_path;       /* where responses spool for slow clients */
-    size_t max_temp_file_size; /* 0: never spool */
-    bool set;                  /* proxy_pass given at this level */
-    bool https;                /* proxy_pass https:// */
-    const char *file;          /* where proxy_pass was written */
+    ptc_http_complex_value_t *set_body; /* proxy_set_body, NULL: the client's */
+    int proxy_protocol;                 /* 0 off, 1 v1, 2 v2 (Portico: PROXY header to origins) */
+    ptc_str_t temp_path;                /* where responses spool for slow clients */
+    size_t max_temp_file_size;          /* 0: never spool */
+    bool set;                           /* proxy_pass given at this level */
+    bool https;                         /* proxy_pass https:// */
+    const char *file;                   /* where proxy_pass was written */
     unsigned line;
     proxy_ssl_conf_t ssl;
     proxy_ssl_t *ssl_ctx; /* https:// or variables: the client context, else NULL */
@@ -106,11 +154,25 @@ extern ptc_module_t ptc_proxy_module;
 /* proxy_run.c */
 void ptc_proxy_handler(ptc_http_request_t *r);
 int ptc_proxy_variables(ptc_conf_t *cf);
+/* The client's read events while a request is proxied: a client that
+ * closed its side (EOF or an error, never just readable pipelined bytes)
+ * ends the request with 499 and closes the upstream connection, unless
+ * proxy_ignore_client_abort is on. Used as r->read_event_handler. */
+void ptc_proxy_client_event(ptc_http_request_t *r);
 
 /* The host part of a proxy_ssl_name value: no port, no brackets
  * ("[::1]:443" -> "::1", "origin:8443" -> "origin"); an address with
  * several colons and no brackets is left whole. Points into name. */
 void ptc_proxy_ssl_host_part(const ptc_str_t *name, ptc_str_t *host);
+
+/* proxy.c: parse a proxy_bind address ("ADDR", "ADDR:PORT", "[v6]:PORT",
+ * "v6"). PTC_OK or PTC_ERROR. */
+int ptc_proxy_parse_bind(const ptc_str_t *text, ptc_conn_source_t *src);
+
+/* proxy_cookie.c, at config time: proxy_cookie_domain/path (by offset)
+ * and proxy_cookie_flags */
+const char *ptc_proxy_cookie_rule(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+const char *ptc_proxy_cookie_flags(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 /* proxy_ssl.c, at config time: setters of the proxy_ssl_* directives
  * whose values need more than the generic ones (absolute file paths,

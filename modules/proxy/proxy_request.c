@@ -185,6 +185,33 @@ proxy_client_header_wanted(proxy_ctx_t *ctx, ptc_http_header_t *h)
     return true;
 }
 
+/* proxy_set_body: the evaluated value is the body (none when empty). */
+static int
+proxy_set_body(proxy_ctx_t *ctx)
+{
+    ptc_http_request_t *r = ctx->r;
+    ptc_str_t v;
+    if (ptc_http_complex_value(r, ctx->plcf->set_body, &v) != PTC_OK) {
+        return PTC_ERROR;
+    }
+    ctx->body = NULL;
+    ctx->body_len = (off_t)v.len;
+    if (v.len == 0) {
+        return PTC_OK;
+    }
+    ptc_buf_t *b = ptc_buf_calloc(r->pool);
+    ptc_chain_t *cl = ptc_chain_alloc(r->pool);
+    if (b == NULL || cl == NULL) {
+        return PTC_ERROR;
+    }
+    b->start = b->pos = v.data;
+    b->last = b->end = v.data + v.len;
+    b->memory = 1;
+    cl->buf = b;
+    ctx->body = cl;
+    return PTC_OK;
+}
+
 int
 ptc_proxy_build_request(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool has_uri)
 {
@@ -209,7 +236,12 @@ ptc_proxy_build_request(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool has_ur
             len += hs[i].name.len + hs[i].value.len + 4;
         }
     }
-    if (ctx->streaming) {
+    if (plcf->set_body) {
+        if (proxy_set_body(ctx) != PTC_OK) {
+            return PTC_ERROR;
+        }
+        len += 40;
+    } else if (ctx->streaming) {
         len += 40; /* Content-Length or Transfer-Encoding of the streamed body */
     } else if (r->request_body && r->request_body->bufs && plcf->pass_request_body) {
         ctx->body = r->request_body->bufs;
@@ -227,7 +259,7 @@ ptc_proxy_build_request(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool has_ur
         p +=
             sprintf((char *)p, "%.*s: %.*s\r\n", PTC_STR_ARG(kv[i].name), PTC_STR_ARG(kv[i].value));
     }
-    if (ctx->body) {
+    if (ctx->body || plcf->set_body) {
         p += sprintf((char *)p, "Content-Length: %lld\r\n", (long long)ctx->body_len);
     } else if (ctx->streaming && r->headers_in.chunked) {
         p = ptc_cpymem(p, "Transfer-Encoding: chunked\r\n", 28);

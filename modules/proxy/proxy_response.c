@@ -193,11 +193,20 @@ ptc_proxy_process_headers(proxy_ctx_t *ctx)
     if (ctx->http10) {
         ctx->upstream_close = 1;
     }
+    ctx->buffering = ctx->plcf->buffering ? 1 : 0;
     ptc_http_headers_out_t *out = &r->headers_out;
     out->status = ctx->status;
     out->content_length_n = ctx->no_body ? (cl ? ctx->rest : -1) : cl ? ctx->rest : -1;
     for (size_t i = 0; i < ctx->uheaders.nelts; i++) {
         ptc_http_header_t *h = &hs[i];
+        if (ptc_str_caseeq_c(&h->name, "x-accel-buffering")
+            && !(ctx->plcf->ignore_headers & PROXY_IGN_XA_BUFFERING)) {
+            if (ptc_str_caseeq_c(&h->value, "yes")) {
+                ctx->buffering = 1;
+            } else if (ptc_str_caseeq_c(&h->value, "no")) {
+                ctx->buffering = 0;
+            }
+        }
         if (proxy_hidden(ctx, &h->name)) {
             continue;
         }
@@ -218,6 +227,11 @@ ptc_proxy_process_headers(proxy_ctx_t *ctx)
             && proxy_rewrite_location(ctx, &value) != PTC_OK) {
             return PTC_ERROR;
         }
+        if (ptc_str_caseeq_c(&h->name, "set-cookie")
+            && (ctx->plcf->cookie_domains || ctx->plcf->cookie_paths || ctx->plcf->cookie_flags)
+            && ptc_proxy_rewrite_cookie(ctx, &value) != PTC_OK) {
+            return PTC_ERROR;
+        }
         if (ptc_str_caseeq_c(&h->name, "location")) {
             out->location = value;
             continue;
@@ -227,4 +241,19 @@ ptc_proxy_process_headers(proxy_ctx_t *ctx)
         }
     }
     return PTC_OK;
+}
+
+const ptc_str_t *
+ptc_proxy_accel_redirect(proxy_ctx_t *ctx)
+{
+    if (ctx->plcf->ignore_headers & PROXY_IGN_XA_REDIRECT) {
+        return NULL;
+    }
+    ptc_http_header_t *hs = ctx->uheaders.elts;
+    for (size_t i = 0; i < ctx->uheaders.nelts; i++) {
+        if (ptc_str_caseeq_c(&hs[i].name, "x-accel-redirect") && hs[i].value.len) {
+            return &hs[i].value;
+        }
+    }
+    return NULL;
 }

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "core/ptc_pool.h"
 #include "core/ptc_proxy_protocol.h"
 #include "core/ptc_time.h"
+#include "modules/http/http_static_cond.h"
 #include "modules/proxy/proxy_stream.h"
 
 static void proxy_connect(proxy_ctx_t *ctx);
@@ -411,6 +413,33 @@ ptc_proxy_abort(proxy_ctx_t *ctx, unsigned status)
     proxy_fail(ctx, status);
 }
 
+/* proxy_bind: the source address of this try (*from NULL: none).
+ * PTC_ERROR (logged) for a value that is not an address. */
+static int
+proxy_bind_source(proxy_ctx_t *ctx, ptc_conn_source_t *src, const ptc_conn_source_t **from)
+{
+    proxy_bind_t *b = ctx->plcf->bind;
+    if (b->cv == NULL) {
+        *from = &b->src;
+        return PTC_OK;
+    }
+    ptc_str_t v;
+    if (ptc_http_complex_value(ctx->r, b->cv, &v) != PTC_OK) {
+        return PTC_ERROR;
+    }
+    if (v.len == 0) {
+        return PTC_OK;
+    }
+    if (ptc_proxy_parse_bind(&v, src) != PTC_OK) {
+        ptc_log_error(PTC_LOG_ERR, ctx->r->c->log, 0, "invalid local address \"%.*s\"",
+                      PTC_STR_ARG(v));
+        return PTC_ERROR;
+    }
+    src->transparent = b->src.transparent;
+    *from = src;
+    return PTC_OK;
+}
+
 static void
 proxy_connect(proxy_ctx_t *ctx)
 {
@@ -471,9 +500,16 @@ proxy_connect(proxy_ctx_t *ctx)
         proxy_fail(ctx, 500);
         return;
     }
+    ptc_conn_source_t src;
+    const ptc_conn_source_t *from = NULL;
+    if (uc == NULL && ctx->plcf->bind && proxy_bind_source(ctx, &src, &from) != PTC_OK) {
+        ptc_upstream_group_conns(ctx->group, ctx->peer, -1);
+        proxy_fail(ctx, 500);
+        return;
+    }
     if (uc == NULL) {
-        uc = ptc_conn_connect((struct sockaddr *)&ctx->peer->sockaddr, ctx->peer->socklen,
-                              r->c->log, &rc, &err);
+        uc = ptc_conn_connect_from((struct sockaddr *)&ctx->peer->sockaddr, ctx->peer->socklen,
+                                   from, r->c->log, &rc, &err);
         if (uc == NULL) {
             ptc_upstream_group_conns(ctx->group, ctx->peer, -1);
             proxy_next(ctx, PROXY_FT_ERROR, "connect() failed", err);
@@ -684,6 +720,134 @@ proxy_intercept(proxy_ctx_t *ctx)
     return false;
 }
 
+/* Is this X-Accel-Redirect path safe to serve (no "." or ".." segment
+ * that climbs, no NUL)? */
+static bool
+proxy_safe_uri(const ptc_str_t *uri)
+{
+    if (memchr(uri->data, '\0', uri->len)) {
+        return false;
+    }
+    for (size_t i = 0; i < uri->len; i++) {
+        if (uri->data[i] != '/') {
+            continue;
+        }
+        size_t rest = uri->len - i - 1;
+        const u_char *p = uri->data + i + 1;
+        if ((rest >= 2 && p[0] == '.' && p[1] == '.' && (rest == 2 || p[2] == '/'))
+            || (rest >= 1 && p[0] == '.' && (rest == 1 || p[1] == '/'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* X-Accel-Redirect: drop the upstream response and serve the named URI
+ * (or @location) instead, as a GET, keeping the headers nginx keeps. */
+static void
+proxy_accel_redirect(proxy_ctx_t *ctx, ptc_str_t uri)
+{
+    static const char *const kept[] = {"set-cookie", "content-disposition", "cache-control",
+                                       "expires",    "accept-ranges",       NULL};
+    ptc_http_request_t *r = ctx->r;
+    ctx->finished = 1;
+    ctx->state = PX_DONE;
+    ptc_proxy_tlog(ctx)->response_ms = proxy_since(ctx->try_start);
+    ptc_upstream_group_release(ctx->group, ctx->peer, PTC_UPSTREAM_OK);
+    proxy_release_conn(ctx, false);
+    ptc_http_header_t *hs = ctx->uheaders.elts;
+    for (size_t i = 0; i < ctx->uheaders.nelts; i++) {
+        for (const char *const *k = kept; *k; k++) {
+            if (ptc_str_caseeq_c(&hs[i].name, *k)
+                && ptc_http_add_header_out(r, &hs[i].name, &hs[i].value) == NULL) {
+                ptc_http_finalize_status(r, 500);
+                return;
+            }
+        }
+    }
+    r->read_event_handler = NULL;
+    if (r->method != PTC_HTTP_HEAD) {
+        r->method = PTC_HTTP_GET;
+        ptc_str_set(&r->method_name, "GET");
+    }
+    if (uri.data[0] == '@') {
+        ptc_http_named_location(r, &uri);
+        return;
+    }
+    ptc_str_t args = ptc_null_string;
+    u_char *q = memchr(uri.data, '?', uri.len);
+    if (q) {
+        args.data = q + 1;
+        args.len = uri.len - (size_t)(q + 1 - uri.data);
+        uri.len = (size_t)(q - uri.data);
+    }
+    if (uri.len == 0 || uri.data[0] != '/' || !proxy_safe_uri(&uri)) {
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "unsafe URI \"%.*s\" was detected",
+                      PTC_STR_ARG(uri));
+        ptc_http_finalize_status(r, 404);
+        return;
+    }
+    ptc_http_internal_redirect(r, &uri, &args); /* no "?": no args, as nginx */
+}
+
+/* proxy_force_ranges: answer a single Range of a 200 response of known
+ * length from the upstream's whole body (206, or 416 when unsatisfiable).
+ * PTC_OK to go on, PTC_DONE when the request was answered. */
+static int
+proxy_force_range(proxy_ctx_t *ctx)
+{
+    ptc_http_request_t *r = ctx->r;
+    ptc_http_headers_out_t *out = &r->headers_out;
+    if (ctx->status != 200 || ctx->no_body || ctx->chunked || ctx->rest < 0
+        || ptc_http_core_loc(r)->max_ranges == 0 || proxy_intercept(ctx)) {
+        return PTC_OK;
+    }
+    ptc_str_t etag = ptc_null_string;
+    ptc_http_header_t *hs = ctx->uheaders.elts;
+    bool accept = false;
+    for (size_t i = 0; i < ctx->uheaders.nelts; i++) {
+        if (ptc_str_caseeq_c(&hs[i].name, "etag")) {
+            etag = hs[i].value;
+        }
+        accept |= ptc_str_caseeq_c(&hs[i].name, "accept-ranges");
+    }
+    if (!accept) {
+        out->accept_ranges = 1;
+    }
+    if (r->method != PTC_HTTP_GET) {
+        return PTC_OK;
+    }
+    ptc_http_range_t range;
+    off_t size = ctx->rest;
+    int rc = ptc_http_static_range(&r->headers_in, &etag, (time_t)-1, size, &range);
+    if (rc == PTC_DECLINED) {
+        return PTC_OK;
+    }
+    if (rc == PTC_ERROR) {
+        ctx->finished = 1;
+        ctx->state = PX_DONE;
+        ptc_upstream_group_release(ctx->group, ctx->peer, PTC_UPSTREAM_OK);
+        proxy_release_conn(ctx, false);
+        out->list.nelts = 0;
+        if (ptc_http_static_content_range(r->pool, NULL, size, &out->content_range) != PTC_OK) {
+            ptc_http_finalize_status(r, 500);
+            return PTC_DONE;
+        }
+        ptc_http_finalize_status(r, 416);
+        return PTC_DONE;
+    }
+    if (ptc_http_static_content_range(r->pool, &range, size, &out->content_range) != PTC_OK) {
+        proxy_fail(ctx, 500);
+        return PTC_DONE;
+    }
+    out->status = 206;
+    out->content_length_n = range.end - range.start + 1;
+    ctx->ranged = 1;
+    ctx->range_skip = range.start;
+    ctx->range_left = out->content_length_n;
+    return PTC_OK;
+}
+
 static void
 proxy_head_done(proxy_ctx_t *ctx)
 {
@@ -697,12 +861,20 @@ proxy_head_done(proxy_ctx_t *ctx)
         proxy_next(ctx, proxy_status_ft(ctx->status), "upstream answered an error status", 0);
         return;
     }
+    const ptc_str_t *xar = ptc_proxy_accel_redirect(ctx);
+    if (xar) {
+        proxy_accel_redirect(ctx, *xar);
+        return;
+    }
     if (ptc_proxy_process_headers(ctx) != PTC_OK) {
         proxy_next(ctx, PROXY_FT_INVALID_HEADER, "upstream sent invalid header", 0);
         return;
     }
     if (ctx->status == 101 && r->headers_in.upgrade) {
         ptc_proxy_tunnel_start(ctx);
+        return;
+    }
+    if (ctx->plcf->force_ranges && proxy_force_range(ctx) != PTC_OK) {
         return;
     }
     if (proxy_intercept(ctx)) {
@@ -732,6 +904,7 @@ proxy_head_done(proxy_ctx_t *ctx)
         return;
     }
     ctx->state = PX_BODY;
+    ctx->rate_start = ptc_current_msec;
     r->resume_handler = proxy_resume;
     proxy_read_body(ctx);
 }
@@ -746,6 +919,11 @@ proxy_up_read(ptc_event_t *ev)
         return;
     }
     if (ctx->state == PX_BODY) {
+        if (ev->timedout && ctx->rate_delayed) {
+            ev->timedout = 0; /* proxy_limit_rate: time to read again */
+            proxy_read_body(ctx);
+            return;
+        }
         if (ev->timedout) {
             ptc_log_error(PTC_LOG_ERR, ctx->r->c->log, ETIMEDOUT,
                           "upstream timed out while reading upstream");
@@ -791,6 +969,35 @@ proxy_up_read(ptc_event_t *ev)
 }
 
 /* ---- the response body ---- */
+
+/* Read from the upstream within proxy_limit_rate (buffered responses, as
+ * in nginx): the rate allows rate * (elapsed + 1 s) bytes so far; beyond
+ * that, PTC_AGAIN with a timer (ctx->rate_delayed) that resumes reading. */
+static ssize_t
+proxy_recv(proxy_ctx_t *ctx, u_char *buf, size_t size)
+{
+    ptc_conn_t *uc = ctx->uc;
+    size_t rate = ctx->plcf->limit_rate;
+    ctx->rate_delayed = 0;
+    if (rate && ctx->buffering) {
+        ptc_msec_t elapsed = ptc_current_msec - ctx->rate_start;
+        off_t allowed = (off_t)((uint64_t)rate * (elapsed + 1000) / 1000) - ctx->rate_read;
+        if (allowed <= 0) {
+            ctx->rate_delayed = 1;
+            ptc_event_add_timer(uc->read, (ptc_msec_t)(-allowed * 1000 / (off_t)rate) + 1);
+            return PTC_AGAIN;
+        }
+        size = ptc_min(size, (size_t)allowed);
+    }
+    if (!uc->read->ready && !uc->read->eof) {
+        return PTC_AGAIN;
+    }
+    ssize_t n = uc->recv(uc, buf, size);
+    if (n > 0) {
+        ctx->rate_read += n;
+    }
+    return n;
+}
 
 static ptc_buf_t *
 proxy_free_buf(proxy_ctx_t *ctx)
@@ -890,6 +1097,21 @@ proxy_body_done(proxy_ctx_t *ctx, bool reusable)
     ptc_http_finalize(r, rc == PTC_ERROR ? PTC_ERROR : PTC_OK);
 }
 
+/* proxy_force_ranges: of the body bytes in b, keep those of the range. */
+static void
+proxy_range_trim(proxy_ctx_t *ctx, ptc_buf_t *b)
+{
+    if (!ctx->ranged) {
+        return;
+    }
+    off_t skip = ptc_min(ctx->range_skip, (off_t)(b->last - b->pos));
+    b->pos += skip;
+    ctx->range_skip -= skip;
+    off_t keep = ptc_min(ctx->range_left, (off_t)(b->last - b->pos));
+    b->last = b->pos + keep;
+    ctx->range_left -= keep;
+}
+
 /* Framing of the bytes now in b: their length is trimmed to this
  * response's body. PTC_OK (more to come), PTC_DONE (body complete; *extra
  * when bytes followed it), PTC_ERROR (handled). */
@@ -912,6 +1134,7 @@ proxy_account(proxy_ctx_t *ctx, ptc_buf_t *b, bool *extra)
         *extra = (off_t)(b->last - b->pos) > n;
         b->last = b->pos + n;
         ctx->rest -= n;
+        proxy_range_trim(ctx, b);
         return ctx->rest == 0 ? PTC_DONE : PTC_OK;
     }
     return PTC_OK;
@@ -1010,7 +1233,7 @@ proxy_spool(proxy_ctx_t *ctx)
 {
     ptc_conn_t *uc = ctx->uc;
     bool extra;
-    if (!ctx->plcf->buffering || ctx->plcf->max_temp_file_size == 0) {
+    if (!ctx->buffering || ctx->plcf->max_temp_file_size == 0) {
         return PTC_DECLINED;
     }
     if (ctx->spool_fd == -1 && proxy_spool_open(ctx) != PTC_OK) {
@@ -1026,9 +1249,11 @@ proxy_spool(proxy_ctx_t *ctx)
         if (!ctx->chunked && ctx->rest > 0 && (off_t)size > ctx->rest) {
             size = (size_t)ctx->rest;
         }
-        ssize_t n = uc->read->ready || uc->read->eof ? uc->recv(uc, b->last, size) : PTC_AGAIN;
+        ssize_t n = proxy_recv(ctx, b->last, size);
         if (n == PTC_AGAIN) {
-            ptc_event_add_timer(uc->read, ctx->plcf->read_timeout);
+            if (!ctx->rate_delayed) {
+                ptc_event_add_timer(uc->read, ctx->plcf->read_timeout);
+            }
             return PTC_OK;
         }
         if (n == 0 && ctx->close_delimited) {
@@ -1073,7 +1298,7 @@ proxy_read_body(proxy_ctx_t *ctx)
                 return;
             }
             ptc_chain_t cl = {hb, NULL};
-            hb->flush = !ctx->plcf->buffering;
+            hb->flush = !ctx->buffering;
             if (hb->last > hb->pos && proxy_emit(ctx, &cl) != PTC_OK) {
                 return;
             }
@@ -1098,7 +1323,7 @@ proxy_read_body(proxy_ctx_t *ctx)
         /* proxy_busy_buffers_size: beyond this much waiting for the client,
          * further data goes to the spool file rather than to memory */
         bool busy = batch == NULL /* only what was handed over counts */
-                    && ctx->plcf->buffering && ctx->plcf->max_temp_file_size
+                    && ctx->buffering && ctx->plcf->max_temp_file_size
                     && proxy_busy_bytes(ctx) >= ctx->plcf->busy_buffers_size;
         ptc_buf_t *b = ctx->spool_fd != -1 || busy ? NULL : proxy_free_buf(ctx);
         if (b == NULL && busy && ctx->spool_fd == -1) {
@@ -1161,12 +1386,14 @@ proxy_read_body(proxy_ctx_t *ctx)
         if (!ctx->chunked && ctx->rest > 0 && (off_t)size > ctx->rest) {
             size = (size_t)ctx->rest; /* never read past this response */
         }
-        ssize_t n = uc->read->ready || uc->read->eof ? uc->recv(uc, b->last, size) : PTC_AGAIN;
+        ssize_t n = proxy_recv(ctx, b->last, size);
         if (n == PTC_AGAIN) {
             if (proxy_emit(ctx, batch) != PTC_OK) {
                 return;
             }
-            ptc_event_add_timer(uc->read, ctx->plcf->read_timeout);
+            if (!ctx->rate_delayed) {
+                ptc_event_add_timer(uc->read, ctx->plcf->read_timeout);
+            }
             return;
         }
         if (n == 0 && ctx->close_delimited) {
@@ -1190,11 +1417,11 @@ proxy_read_body(proxy_ctx_t *ctx)
         }
         if (b->last > b->pos) {
             ptc_chain_t *link = proxy_link(ctx, b);
-            b->flush = !ctx->plcf->buffering;
+            b->flush = !ctx->buffering;
             *ll = link;
             ll = &link->next;
         }
-        if (rc == PTC_DONE || !ctx->plcf->buffering) {
+        if (rc == PTC_DONE || !ctx->buffering) {
             if (proxy_emit(ctx, batch) != PTC_OK) {
                 return;
             }
@@ -1215,6 +1442,85 @@ proxy_resume(ptc_http_request_t *r)
     if (ctx && ctx->state == PX_BODY && !ctx->finished && ctx->uc) {
         proxy_read_body(ctx);
     }
+}
+
+/* ---- a client that goes away (proxy_ignore_client_abort off) ---- */
+
+static const char *
+proxy_action(const proxy_ctx_t *ctx)
+{
+    if (ctx->queued) {
+        return "waiting in the upstream queue";
+    }
+    switch (ctx->state) {
+    case PX_CONNECT:
+    case PX_SSL:
+        return "connecting to upstream";
+    case PX_SEND:
+        return "sending request to upstream";
+    case PX_HEADER:
+        return "reading response header from upstream";
+    default:
+        return "reading upstream";
+    }
+}
+
+/* End the request as nginx does for a client that closed: the upstream
+ * connection is closed (never pooled), the peer is given back, and the
+ * request is logged 499 unless part of the response already went out. */
+static void
+proxy_client_closed(proxy_ctx_t *ctx, int err)
+{
+    ptc_http_request_t *r = ctx->r;
+    ptc_log_error(PTC_LOG_INFO, r->c->log, err,
+                  "client prematurely closed connection, so upstream connection is closed "
+                  "too while %s",
+                  proxy_action(ctx));
+    proxy_dequeue(ctx);
+    ctx->finished = 1;
+    ctx->state = PX_DONE;
+    r->resume_handler = NULL;
+    if (ctx->uc && ctx->peer) {
+        ptc_proxy_tlog(ctx)->response_ms = proxy_since(ctx->try_start);
+        ptc_upstream_group_release(ctx->group, ctx->peer, PTC_UPSTREAM_OK);
+    }
+    proxy_release_conn(ctx, false);
+    ctx->peer = NULL;
+    if (r->headers_out.status == 0 || r->c->sent == r->sent_start) {
+        r->headers_out.status = 499;
+    }
+    ptc_http_finalize(r, PTC_ERROR);
+}
+
+void
+ptc_proxy_client_event(ptc_http_request_t *r)
+{
+    proxy_ctx_t *ctx = ptc_http_get_ctx(r, ptc_proxy_module);
+    if (ctx == NULL || ctx->finished || ctx->plcf->ignore_client_abort) {
+        return;
+    }
+    ptc_conn_t *c = r->c;
+    int err = 0;
+    if (!c->read->eof) {
+        /* readable: pipelined bytes are no abort, only an end or an error */
+        u_char byte;
+        ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK);
+        if (n > 0) {
+            return;
+        }
+        if (n < 0) {
+            err = errno;
+            if (err == EAGAIN || err == EINTR) {
+                return;
+            }
+        }
+    }
+    socklen_t len = sizeof(err);
+    if (err == 0 && getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1) {
+        err = errno;
+    }
+    c->read->eof = 1;
+    proxy_client_closed(ctx, err);
 }
 
 /* ---- the content handler ---- */
@@ -1292,6 +1598,9 @@ proxy_start(ptc_http_request_t *r)
         ptc_http_finalize_status(r, 500);
         return;
     }
+    if (!ctx->streaming) {
+        r->read_event_handler = ptc_proxy_client_event;
+    }
     proxy_connect(ctx);
 }
 
@@ -1322,7 +1631,8 @@ ptc_proxy_handler(ptc_http_request_t *r)
     /* a body already read (for the request filter's body rules) is sent
      * from where it was stored, as with request buffering */
     bool body_read = r->request_body && r->request_body->bufs;
-    if (plcf->pass_request_body && has_body && !plcf->request_buffering && !body_read
+    bool client_body = plcf->pass_request_body && !plcf->set_body;
+    if (client_body && has_body && !plcf->request_buffering && !body_read
         && !(r->headers_in.chunked && plcf->http_version == 1000)) {
         /* a chunked body cannot be streamed to an HTTP/1.0 upstream: that
          * case is buffered, as nginx does */
@@ -1333,7 +1643,8 @@ ptc_proxy_handler(ptc_http_request_t *r)
         proxy_start(r);
         return;
     }
-    if (!plcf->pass_request_body || !has_body) {
+    /* with proxy_set_body the client's body is still read: $request_body */
+    if ((!plcf->pass_request_body && !plcf->set_body) || !has_body) {
         if (ptc_http_discard_request_body(r) == PTC_ERROR && r->discard_status) {
             ptc_http_finalize_status(r, r->discard_status);
             return;

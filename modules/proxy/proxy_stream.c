@@ -193,7 +193,7 @@ ptc_proxy_stream(proxy_ctx_t *ctx)
         if (ctx->stream_done) {
             ctx->streaming = 0;
             r->request_body->done = 1;
-            r->read_event_handler = NULL;
+            r->read_event_handler = ptc_proxy_client_event;
             ptc_event_del_timer(r->c->read);
             ptc_proxy_request_sent(ctx);
             return;

@@ -118,6 +118,46 @@ var_upstream_http(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t
     return PTC_OK;
 }
 
+/* $upstream_cookie_NAME: the value of cookie NAME set by the upstream
+ * response (the first Set-Cookie naming it; names compared without case,
+ * as nginx does). */
+static int
+var_upstream_cookie(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
+{
+    const ptc_str_t *full = (const ptc_str_t *)data;
+    ptc_str_t name = {full->len - 16, full->data + 16}; /* "upstream_cookie_" */
+    proxy_ctx_t *ctx = vars_ctx(r, v);
+    ptc_http_header_t *h = ctx ? ctx->uheaders.elts : NULL;
+    for (size_t i = 0; ctx && i < ctx->uheaders.nelts; i++) {
+        if (!ptc_str_caseeq_c(&h[i].name, "set-cookie")) {
+            continue;
+        }
+        const u_char *p = h[i].value.data, *end = p + h[i].value.len;
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+        if ((size_t)(end - p) <= name.len || p[name.len] != '='
+            || ptc_strncasecmp(p, name.data, name.len) != 0) {
+            continue;
+        }
+        p += name.len + 1;
+        const u_char *semi = memchr(p, ';', (size_t)(end - p));
+        v->value = (ptc_str_t){(size_t)((semi ? semi : end) - p), (u_char *)p};
+        v->valid = 1;
+        return PTC_OK;
+    }
+    v->not_found = 1;
+    return PTC_OK;
+}
+
+/* $upstream_cache_status: there is no cache, so never set. */
+static int
+var_not_found(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
+{
+    v->not_found = 1;
+    return PTC_OK;
+}
+
 #define NC PTC_HTTP_VAR_NOCACHEABLE
 
 static const ptc_http_variable_def_t proxy_vars[] = {
@@ -130,6 +170,8 @@ static const ptc_http_variable_def_t proxy_vars[] = {
     {"upstream_header_time", var_upstream_log, 3, NC},
     {"upstream_response_time", var_upstream_log, 4, NC},
     {"upstream_http_", var_upstream_http, 0, PTC_HTTP_VAR_PREFIX | NC},
+    {"upstream_cookie_", var_upstream_cookie, 0, PTC_HTTP_VAR_PREFIX | NC},
+    {"upstream_cache_status", var_not_found, 0, 0},
     {NULL, NULL, 0, 0},
 };
 
