@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* add_header: extra response headers (values may hold variables), added
  * for success and redirect statuses, or for every status with `always`.
- * A level that has any add_header replaces the inherited list. */
+ * A level that has any add_header replaces the inherited list.
+ * expires: the Expires and Cache-Control pair for the same statuses,
+ * replacing any the response already had (an origin's). */
 #include "modules/http/http_core.h"
 
 #include "core/ptc_pool.h"
+#include "core/ptc_time.h"
+#include "modules/http/http_expires.h"
+#include "modules/http/http_util.h"
 
 typedef struct {
     ptc_str_t name;
@@ -13,17 +18,23 @@ typedef struct {
 } headers_item_t;
 
 typedef struct {
-    ptc_array_t *headers; /* headers_item_t; UNSET_PTR when the level has none */
+    ptc_array_t *headers;                 /* headers_item_t; UNSET_PTR when the level has none */
+    int expires_set;                      /* UNSET: inherit `expires` */
+    ptc_http_expires_t expires;           /* the parsed value (the kind alone with a cv) */
+    ptc_http_complex_value_t *expires_cv; /* a value with variables, parsed per response */
 } headers_loc_conf_t;
 
 static void *headers_create_loc(ptc_conf_t *cf);
 static const char *headers_merge_loc(ptc_conf_t *cf, void *prev, void *conf);
 static int headers_postconfig(ptc_conf_t *cf);
 static const char *headers_add(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *headers_expires(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 static const ptc_directive_t headers_directives[] = {
     {"add_header", PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION | PTC_CTX_IF_LOC,
      PTC_ARGS_2 | PTC_ARGS_3, headers_add, PTC_CONF_LOC, 0, NULL},
+    {"expires", PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION | PTC_CTX_IF_LOC, PTC_ARGS_12,
+     headers_expires, PTC_CONF_LOC, 0, NULL},
     PTC_DIRECTIVE_END,
 };
 
@@ -44,6 +55,7 @@ headers_create_loc(ptc_conf_t *cf)
     headers_loc_conf_t *c = ptc_pcalloc(cf->pool, sizeof(*c));
     if (c) {
         c->headers = PTC_CONF_UNSET_PTR;
+        c->expires_set = PTC_CONF_UNSET;
     }
     return c;
 }
@@ -53,6 +65,11 @@ headers_merge_loc(ptc_conf_t *cf, void *parent, void *child)
 {
     headers_loc_conf_t *prev = parent, *conf = child;
     ptc_conf_merge_ptr(conf->headers, prev->headers, NULL);
+    if (conf->expires_set == PTC_CONF_UNSET) {
+        conf->expires_set = prev->expires_set == PTC_CONF_UNSET ? 0 : prev->expires_set;
+        conf->expires = prev->expires; /* kind OFF when never set (zeroed conf) */
+        conf->expires_cv = prev->expires_cv;
+    }
     return NULL;
 }
 
@@ -80,6 +97,30 @@ headers_add(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
     return h->value ? NULL : PTC_CONF_ERROR;
 }
 
+/* expires [modified] TIME | epoch | max | off; a value with variables is
+ * parsed per response (an invalid result then sets nothing). */
+static const char *
+headers_expires(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    headers_loc_conf_t *hlcf = conf;
+    if (hlcf->expires_set != PTC_CONF_UNSET) {
+        return "is duplicate";
+    }
+    bool modified = ptc_conf_nargs(cf) == 3;
+    if (modified && !ptc_str_eq_c(ptc_conf_arg(cf, 1), "modified")) {
+        return "invalid value";
+    }
+    const ptc_str_t *value = ptc_conf_arg(cf, modified ? 2 : 1);
+    hlcf->expires_set = 1;
+    hlcf->expires.kind = modified ? PTC_HTTP_EXPIRES_MODIFIED : PTC_HTTP_EXPIRES_ACCESS;
+    hlcf->expires.time = 0;
+    if (memchr(value->data, '$', value->len)) {
+        hlcf->expires_cv = ptc_http_complex_value_compile(cf, value);
+        return hlcf->expires_cv ? NULL : PTC_CONF_ERROR;
+    }
+    return ptc_http_expires_parse(value, modified, &hlcf->expires);
+}
+
 static bool
 headers_status_ok(unsigned s)
 {
@@ -100,14 +141,78 @@ headers_status_ok(unsigned s)
     }
 }
 
+/* Give the response's first header `name` this value, dropping any later
+ * ones of that name, or add it. PTC_OK or PTC_ERROR. */
+static int
+headers_replace(ptc_http_request_t *r, const char *name, const ptc_str_t *value)
+{
+    ptc_str_t n = {strlen(name), (u_char *)name};
+    ptc_http_header_t *h = r->headers_out.list.elts, *found = NULL;
+    for (size_t i = 0; i < r->headers_out.list.nelts; i++) {
+        if (h[i].hash && ptc_str_caseeq(&h[i].name, &n)) {
+            if (found) {
+                h[i].hash = 0;
+                continue;
+            }
+            found = &h[i];
+            found->value = *value;
+        }
+    }
+    if (found == NULL && ptc_http_add_header_out(r, &n, value) == NULL) {
+        return PTC_ERROR;
+    }
+    return PTC_OK;
+}
+
+static int
+headers_set_expires(ptc_http_request_t *r, headers_loc_conf_t *hlcf)
+{
+    ptc_http_expires_t e = hlcf->expires;
+    if (hlcf->expires_cv) {
+        ptc_str_t v;
+        if (ptc_http_complex_value(r, hlcf->expires_cv, &v) != PTC_OK) {
+            return PTC_ERROR;
+        }
+        if (ptc_http_expires_parse(&v, e.kind == PTC_HTTP_EXPIRES_MODIFIED, &e) != NULL) {
+            return PTC_OK; /* as nginx: a bad value at run time sets nothing */
+        }
+    }
+    time_t expires;
+    int64_t max_age;
+    if (!ptc_http_expires_compute(&e, ptc_time_sec, r->headers_out.last_modified_time, &expires,
+                                  &max_age)) {
+        return PTC_OK;
+    }
+    u_char *p = ptc_pnalloc(r->pool, PTC_HTTP_TIME_LEN + sizeof("max-age=") + 20);
+    if (p == NULL) {
+        return PTC_ERROR;
+    }
+    ptc_str_t ev = {PTC_HTTP_TIME_LEN, p}, cc = ptc_string("no-cache");
+    p = ptc_http_format_time(p, expires);
+    if (max_age >= 0) {
+        cc.data = p;
+        p = ptc_write_u64(ptc_cpymem(p, "max-age=", 8), (uint64_t)max_age);
+        cc.len = (size_t)(p - cc.data);
+    }
+    if (headers_replace(r, "Expires", &ev) != PTC_OK
+        || headers_replace(r, "Cache-Control", &cc) != PTC_OK) {
+        return PTC_ERROR;
+    }
+    return PTC_OK;
+}
+
 static int
 headers_filter(ptc_http_request_t *r)
 {
     headers_loc_conf_t *hlcf = ptc_http_get_loc_conf(r, ptc_http_headers_module);
+    bool ok = headers_status_ok(r->headers_out.status);
+    if (ok && (hlcf->expires.kind != PTC_HTTP_EXPIRES_OFF || hlcf->expires_cv)
+        && headers_set_expires(r, hlcf) != PTC_OK) {
+        return PTC_ERROR;
+    }
     if (hlcf->headers == NULL) {
         return headers_next(r);
     }
-    bool ok = headers_status_ok(r->headers_out.status);
     headers_item_t *h = hlcf->headers->elts;
     for (size_t i = 0; i < hlcf->headers->nelts; i++) {
         if (!ok && !h[i].always) {
