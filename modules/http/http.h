@@ -59,8 +59,9 @@ typedef struct {
     ptc_str_t etag;
     ptc_str_t location;
     ptc_str_t content_range;
-    ptc_str_t server; /* replaces Portico's own Server line when set (proxy_pass_header) */
-    ptc_str_t date;   /* likewise for Date */
+    ptc_str_t server;      /* replaces Portico's own Server line when set (proxy_pass_header) */
+    ptc_str_t date;        /* likewise for Date */
+    ptc_array_t *trailers; /* ptc_http_header_t sent after the last chunk; NULL: none */
     unsigned accept_ranges : 1;
 } ptc_http_headers_out_t;
 
@@ -149,6 +150,8 @@ struct ptc_http_request_s {
     unsigned uri_changed : 1;          /* a rewrite changed the URI: search the location again */
     unsigned unparsed_uri_changed : 1; /* uri or args no longer match unparsed_uri */
     unsigned close_after : 1;          /* framing in doubt: close after the response */
+    unsigned expect_trailers : 1;      /* add_trailer applies: fill headers_out.trailers at
+                                          the end of a chunked body */
     /* outcome of limit_req / limit_conn (0: not applied yet); kept across
      * internal redirects, so a request is limited once */
     unsigned limit_req_status : 3;

@@ -3,7 +3,10 @@
  * for success and redirect statuses, or for every status with `always`.
  * A level that has any add_header replaces the inherited list.
  * expires: the Expires and Cache-Control pair for the same statuses,
- * replacing any the response already had (an origin's). */
+ * replacing any the response already had (an origin's).
+ * add_trailer: fields after the last chunk; the header filter turns the
+ * response to chunked coding for them, the body filter evaluates them when
+ * the last buffer passes, and the engine's chunked filter writes them. */
 #include "modules/http/http_core.h"
 
 #include "core/ptc_pool.h"
@@ -19,6 +22,7 @@ typedef struct {
 
 typedef struct {
     ptc_array_t *headers;                 /* headers_item_t; UNSET_PTR when the level has none */
+    ptc_array_t *trailers;                /* add_trailer, likewise */
     int expires_set;                      /* UNSET: inherit `expires` */
     ptc_http_expires_t expires;           /* the parsed value (the kind alone with a cv) */
     ptc_http_complex_value_t *expires_cv; /* a value with variables, parsed per response */
@@ -32,6 +36,8 @@ static const char *headers_expires(ptc_conf_t *cf, const ptc_directive_t *d, voi
 
 static const ptc_directive_t headers_directives[] = {
     {"add_header", PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION | PTC_CTX_IF_LOC,
+     PTC_ARGS_2 | PTC_ARGS_3, headers_add, PTC_CONF_LOC, 0, NULL},
+    {"add_trailer", PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION | PTC_CTX_IF_LOC,
      PTC_ARGS_2 | PTC_ARGS_3, headers_add, PTC_CONF_LOC, 0, NULL},
     {"expires", PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION | PTC_CTX_IF_LOC, PTC_ARGS_12,
      headers_expires, PTC_CONF_LOC, 0, NULL},
@@ -48,6 +54,7 @@ ptc_module_t ptc_http_headers_module = {
 };
 
 static ptc_http_header_filter_fn headers_next;
+static ptc_http_body_filter_fn headers_body_next;
 
 static void *
 headers_create_loc(ptc_conf_t *cf)
@@ -55,6 +62,7 @@ headers_create_loc(ptc_conf_t *cf)
     headers_loc_conf_t *c = ptc_pcalloc(cf->pool, sizeof(*c));
     if (c) {
         c->headers = PTC_CONF_UNSET_PTR;
+        c->trailers = PTC_CONF_UNSET_PTR;
         c->expires_set = PTC_CONF_UNSET;
     }
     return c;
@@ -65,6 +73,7 @@ headers_merge_loc(ptc_conf_t *cf, void *parent, void *child)
 {
     headers_loc_conf_t *prev = parent, *conf = child;
     ptc_conf_merge_ptr(conf->headers, prev->headers, NULL);
+    ptc_conf_merge_ptr(conf->trailers, prev->trailers, NULL);
     if (conf->expires_set == PTC_CONF_UNSET) {
         conf->expires_set = prev->expires_set == PTC_CONF_UNSET ? 0 : prev->expires_set;
         conf->expires = prev->expires; /* kind OFF when never set (zeroed conf) */
@@ -77,9 +86,10 @@ static const char *
 headers_add(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
     headers_loc_conf_t *hlcf = conf;
-    if (hlcf->headers == PTC_CONF_UNSET_PTR) {
-        hlcf->headers = ptc_array_create(cf->pool, 4, sizeof(headers_item_t));
-        if (hlcf->headers == NULL) {
+    ptc_array_t **list = d->name[4] == 't' ? &hlcf->trailers : &hlcf->headers;
+    if (*list == PTC_CONF_UNSET_PTR) {
+        *list = ptc_array_create(cf->pool, 4, sizeof(headers_item_t));
+        if (*list == NULL) {
             return "out of memory";
         }
     }
@@ -87,7 +97,7 @@ headers_add(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
         return ptc_conf_error(cf, "invalid parameter \"" PTC_STR_FMT "\"",
                               PTC_STR_ARG(*ptc_conf_arg(cf, 3)));
     }
-    headers_item_t *h = ptc_array_push(hlcf->headers);
+    headers_item_t *h = ptc_array_push(*list);
     if (h == NULL) {
         return "out of memory";
     }
@@ -201,20 +211,27 @@ headers_set_expires(ptc_http_request_t *r, headers_loc_conf_t *hlcf)
     return PTC_OK;
 }
 
-static int
-headers_filter(ptc_http_request_t *r)
+/* Does any item of the list apply to a response whose status is `ok` (a
+ * success or redirect) or not? */
+static bool
+headers_applies(const ptc_array_t *items, bool ok)
 {
-    headers_loc_conf_t *hlcf = ptc_http_get_loc_conf(r, ptc_http_headers_module);
-    bool ok = headers_status_ok(r->headers_out.status);
-    if (ok && (hlcf->expires.kind != PTC_HTTP_EXPIRES_OFF || hlcf->expires_cv)
-        && headers_set_expires(r, hlcf) != PTC_OK) {
-        return PTC_ERROR;
+    const headers_item_t *h = items->elts;
+    for (size_t i = 0; i < items->nelts; i++) {
+        if (ok || h[i].always) {
+            return true;
+        }
     }
-    if (hlcf->headers == NULL) {
-        return headers_next(r);
-    }
-    headers_item_t *h = hlcf->headers->elts;
-    for (size_t i = 0; i < hlcf->headers->nelts; i++) {
+    return false;
+}
+
+/* Evaluate the items that apply and append those with a value to `out` (an
+ * array of ptc_http_header_t). PTC_OK or PTC_ERROR. */
+static int
+headers_add_items(ptc_http_request_t *r, const ptc_array_t *items, bool ok, ptc_array_t *out)
+{
+    const headers_item_t *h = items->elts;
+    for (size_t i = 0; i < items->nelts; i++) {
         if (!ok && !h[i].always) {
             continue;
         }
@@ -225,11 +242,79 @@ headers_filter(ptc_http_request_t *r)
         if (value.len == 0) {
             continue; /* an empty value adds nothing, as in nginx */
         }
-        if (ptc_http_add_header_out(r, &h[i].name, &value) == NULL) {
+        ptc_http_header_t *slot = ptc_array_push(out);
+        if (slot == NULL) {
             return PTC_ERROR;
         }
+        slot->name = h[i].name;
+        slot->value = value;
+        slot->hash = 1;
+    }
+    return PTC_OK;
+}
+
+/* Trailers need chunked coding, so an HTTP/1.1 response with a body drops
+ * its Content-Length (as nginx does); one that will not be chunked (HTTP/1.0,
+ * chunked_transfer_encoding off) simply gets no trailers. */
+static void
+headers_expect_trailers(ptc_http_request_t *r)
+{
+    unsigned st = r->headers_out.status;
+    r->expect_trailers = 1;
+    if (r->method == PTC_HTTP_HEAD || st < 200 || st == 204 || st == 304) {
+        return;
+    }
+    if (r->http_version >= 1001 && ptc_http_core_loc(r)->chunked_transfer_encoding) {
+        r->headers_out.content_length_n = -1;
+    }
+}
+
+static int
+headers_filter(ptc_http_request_t *r)
+{
+    headers_loc_conf_t *hlcf = ptc_http_get_loc_conf(r, ptc_http_headers_module);
+    bool ok = headers_status_ok(r->headers_out.status);
+    if (ok && (hlcf->expires.kind != PTC_HTTP_EXPIRES_OFF || hlcf->expires_cv)
+        && headers_set_expires(r, hlcf) != PTC_OK) {
+        return PTC_ERROR;
+    }
+    if (hlcf->headers && headers_add_items(r, hlcf->headers, ok, &r->headers_out.list) != PTC_OK) {
+        return PTC_ERROR;
+    }
+    if (hlcf->trailers && headers_applies(hlcf->trailers, ok)) {
+        headers_expect_trailers(r);
     }
     return headers_next(r);
+}
+
+/* The trailers are evaluated when the last buffer of a chunked body passes,
+ * so their variables see the response as completed. */
+static int
+headers_body_filter(ptc_http_request_t *r, ptc_chain_t *in)
+{
+    if (!r->expect_trailers || !r->chunked_out) {
+        return headers_body_next(r, in);
+    }
+    bool last = false;
+    for (ptc_chain_t *cl = in; cl; cl = cl->next) {
+        last |= cl->buf->last_buf;
+    }
+    if (!last) {
+        return headers_body_next(r, in);
+    }
+    r->expect_trailers = 0;
+    headers_loc_conf_t *hlcf = ptc_http_get_loc_conf(r, ptc_http_headers_module);
+    if (r->headers_out.trailers == NULL
+        && (r->headers_out.trailers =
+                ptc_array_create(r->pool, hlcf->trailers->nelts, sizeof(ptc_http_header_t)))
+               == NULL) {
+        return PTC_ERROR;
+    }
+    bool ok = headers_status_ok(r->headers_out.status);
+    if (headers_add_items(r, hlcf->trailers, ok, r->headers_out.trailers) != PTC_OK) {
+        return PTC_ERROR;
+    }
+    return headers_body_next(r, in);
 }
 
 static int
@@ -237,5 +322,7 @@ headers_postconfig(ptc_conf_t *cf)
 {
     headers_next = ptc_http_top_header_filter;
     ptc_http_top_header_filter = headers_filter;
+    headers_body_next = ptc_http_top_body_filter;
+    ptc_http_top_body_filter = headers_body_filter;
     return PTC_OK;
 }

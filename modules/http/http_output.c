@@ -249,6 +249,40 @@ ptc_http_send_header(ptc_http_request_t *r)
 
 /* ---- chunked body encoding ---- */
 
+/* The end of a chunked body: CRLF closing the data chunk before it (when
+ * `after_data`), the last-chunk, headers_out.trailers and the final CRLF
+ * (RFC 9112 §7.1.2). NULL when out of memory. */
+static ptc_buf_t *
+out_last_chunk(ptc_http_request_t *r, bool after_data)
+{
+    ptc_array_t *tr = r->headers_out.trailers;
+    ptc_http_header_t *h = tr ? tr->elts : NULL;
+    size_t len = sizeof("\r\n0\r\n\r\n");
+    for (size_t i = 0; tr && i < tr->nelts; i++) {
+        len += h[i].name.len + h[i].value.len + 4;
+    }
+    ptc_buf_t *b = ptc_buf_create(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+    u_char *p = b->last;
+    if (after_data) {
+        p = ptc_cpymem(p, "\r\n", 2);
+    }
+    p = ptc_cpymem(p, "0\r\n", 3);
+    for (size_t i = 0; tr && i < tr->nelts; i++) {
+        if (h[i].hash) {
+            p = ptc_cpymem(p, h[i].name.data, h[i].name.len);
+            p = ptc_cpymem(p, ": ", 2);
+            p = ptc_cpymem(p, h[i].value.data, h[i].value.len);
+            p = ptc_cpymem(p, "\r\n", 2);
+        }
+    }
+    b->last = ptc_cpymem(p, "\r\n", 2);
+    b->last_buf = 1;
+    return b;
+}
+
 static int
 out_chunked_filter(ptc_http_request_t *r, ptc_chain_t *in)
 {
@@ -283,16 +317,19 @@ out_chunked_filter(ptc_http_request_t *r, ptc_chain_t *in)
         ll = &n->next;
     }
     if (size > 0 || last) {
-        ptc_buf_t *tb = ptc_buf_calloc(r->pool);
+        ptc_buf_t *tb =
+            last && r->headers_out.trailers ? out_last_chunk(r, size > 0) : ptc_buf_calloc(r->pool);
         ptc_chain_t *tl = out_link(r);
         if (tb == NULL || tl == NULL) {
             return PTC_ERROR;
         }
-        const char *t = size > 0 ? (last ? "\r\n0\r\n\r\n" : "\r\n") : "0\r\n\r\n";
-        tb->pos = (u_char *)t;
-        tb->last = tb->pos + strlen(t);
-        tb->memory = 1;
-        tb->last_buf = last;
+        if (tb->last == tb->pos) {
+            const char *t = size > 0 ? (last ? "\r\n0\r\n\r\n" : "\r\n") : "0\r\n\r\n";
+            tb->pos = (u_char *)t;
+            tb->last = tb->pos + strlen(t);
+            tb->memory = 1;
+            tb->last_buf = last;
+        }
         tl->buf = tb;
         *ll = tl;
     }
