@@ -122,6 +122,8 @@ struct ptc_http_request_s {
     ptc_chain_t *free_links; /* spare chain links of this request */
     off_t header_size;       /* bytes of status line + headers sent */
     off_t sent_start;        /* c->sent when this request started */
+    size_t limit_rate;       /* response bytes per second, 0: no limit ($limit_rate) */
+    off_t limit_rate_after;  /* bytes of the response sent before the limit applies */
     ptc_msec_t start_msec;
     time_t start_sec;
     unsigned start_msec_part;
@@ -150,8 +152,11 @@ struct ptc_http_request_s {
     unsigned uri_changed : 1;          /* a rewrite changed the URI: search the location again */
     unsigned unparsed_uri_changed : 1; /* uri or args no longer match unparsed_uri */
     unsigned close_after : 1;          /* framing in doubt: close after the response */
-    unsigned expect_trailers : 1;      /* add_trailer applies: fill headers_out.trailers at
-                                          the end of a chunked body */
+    unsigned limit_rate_set : 1;       /* limit_rate is final (first write, or set $limit_rate) */
+    unsigned limit_rate_after_set : 1;
+    unsigned limit_delayed : 1;   /* the write timer is limit_rate's pause, not send_timeout */
+    unsigned expect_trailers : 1; /* add_trailer applies: fill headers_out.trailers at
+                                     the end of a chunked body */
     /* outcome of limit_req / limit_conn (0: not applied yet); kept across
      * internal redirects, so a request is limited once */
     unsigned limit_req_status : 3;

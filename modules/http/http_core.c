@@ -32,6 +32,7 @@ static const char *core_large_buffers(ptc_conf_t *cf, const ptc_directive_t *d, 
 static const char *core_error_log(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_internal(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *core_size_value(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 #define SRV        PTC_CTX_SERVER
 #define HSL        (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
@@ -87,6 +88,9 @@ static const ptc_directive_t core_directives[] = {
     {"server_tokens", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(server_tokens), NULL},
     {"sendfile", HSL | PTC_CTX_IF_LOC, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(sendfile), NULL},
     {"sendfile_max_chunk", HSL, PTC_ARGS_1, ptc_conf_set_size, LOC_OFF(sendfile_max_chunk), NULL},
+    {"limit_rate", HSL | PTC_CTX_IF_LOC, PTC_ARGS_1, core_size_value, LOC_OFF(limit_rate), NULL},
+    {"limit_rate_after", HSL | PTC_CTX_IF_LOC, PTC_ARGS_1, core_size_value,
+     LOC_OFF(limit_rate_after), NULL},
     {"tcp_nopush", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(tcp_nopush), NULL},
     {"tcp_nodelay", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(tcp_nodelay), NULL},
     {"absolute_redirect", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(absolute_redirect), NULL},
@@ -219,6 +223,17 @@ core_merge_srv(ptc_conf_t *cf, void *parent, void *child)
     return NULL;
 }
 
+static void
+core_merge_size_value(ptc_http_size_value_t *conf, const ptc_http_size_value_t *prev)
+{
+    if (conf->cv == NULL && conf->n == PTC_CONF_UNSET_SIZE) {
+        *conf = *prev;
+        if (conf->cv == NULL && conf->n == PTC_CONF_UNSET_SIZE) {
+            conf->n = 0;
+        }
+    }
+}
+
 static void *
 core_create_loc(ptc_conf_t *cf)
 {
@@ -245,6 +260,8 @@ core_create_loc(ptc_conf_t *cf)
     c->tcp_nopush = PTC_CONF_UNSET;
     c->tcp_nodelay = PTC_CONF_UNSET;
     c->sendfile_max_chunk = PTC_CONF_UNSET_SIZE;
+    c->limit_rate.n = PTC_CONF_UNSET_SIZE;
+    c->limit_rate_after.n = PTC_CONF_UNSET_SIZE;
     c->absolute_redirect = PTC_CONF_UNSET;
     c->port_in_redirect = PTC_CONF_UNSET;
     c->server_name_in_redirect = PTC_CONF_UNSET;
@@ -317,6 +334,8 @@ core_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_value(conf->tcp_nopush, prev->tcp_nopush, 0);
     ptc_conf_merge_value(conf->tcp_nodelay, prev->tcp_nodelay, 1);
     ptc_conf_merge_size(conf->sendfile_max_chunk, prev->sendfile_max_chunk, 2 * 1024 * 1024);
+    core_merge_size_value(&conf->limit_rate, &prev->limit_rate);
+    core_merge_size_value(&conf->limit_rate_after, &prev->limit_rate_after);
     ptc_conf_merge_value(conf->absolute_redirect, prev->absolute_redirect, 1);
     ptc_conf_merge_value(conf->port_in_redirect, prev->port_in_redirect, 1);
     ptc_conf_merge_value(conf->server_name_in_redirect, prev->server_name_in_redirect, 0);
@@ -911,4 +930,44 @@ static const char *
 core_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
     return NULL;
+}
+
+/* A size, or text with variables evaluated to a size per request. */
+static const char *
+core_size_value(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    ptc_http_size_value_t *v = (ptc_http_size_value_t *)((char *)conf + d->offset);
+    const ptc_str_t *a = ptc_conf_arg(cf, 1);
+    if (v->cv || v->n != PTC_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+    if (memchr(a->data, '$', a->len)) {
+        v->cv = ptc_http_complex_value_compile(cf, a);
+        return v->cv ? NULL : PTC_CONF_ERROR;
+    }
+    int64_t n = ptc_parse_size(a);
+    if (n < 0) {
+        return "invalid value";
+    }
+    v->n = (size_t)n;
+    return NULL;
+}
+
+size_t
+ptc_http_size_value(ptc_http_request_t *r, const ptc_http_size_value_t *v)
+{
+    if (v->cv == NULL) {
+        return v->n;
+    }
+    ptc_str_t text;
+    if (ptc_http_complex_value(r, v->cv, &text) != PTC_OK) {
+        return 0;
+    }
+    int64_t n = ptc_parse_size(&text);
+    if (n < 0) {
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "invalid size \"" PTC_STR_FMT "\"",
+                      PTC_STR_ARG(text));
+        return 0;
+    }
+    return (size_t)n;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "core/ptc_log.h"
 #include "core/ptc_pool.h"
 #include "core/ptc_process.h"
 #include "core/ptc_time.h"
@@ -396,6 +397,12 @@ var_connection_time(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr
 }
 
 static int
+var_limit_rate(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
+{
+    return var_fmt(r, v, "%lld", (long long)r->limit_rate);
+}
+
+static int
 var_remote_user(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
 {
     ptc_http_header_t *h = r->headers_in.authorization;
@@ -539,6 +546,7 @@ static const ptc_http_variable_def_t core_vars[] = {
     {"connection_requests", var_number, 1, 0},
     {"connection_time", var_connection_time, 0, NC},
     {"pid", var_number, 2, 0},
+    {"limit_rate", var_limit_rate, 0, NC | PTC_HTTP_VAR_CHANGEABLE},
     {"content_length", var_number, 3, 0},
     {"content_type", var_header_field, H_OFF(content_type), 0},
     {"document_root", var_document_root, 0, NC},
@@ -564,10 +572,26 @@ var_set_args(ptc_http_request_t *r, const ptc_str_t *value, uintptr_t data)
     r->unparsed_uri_changed = 1;
 }
 
+/* `set $limit_rate 100k`: the rate of this response from now on, which the
+ * location's limit_rate no longer overrides. */
+static void
+var_set_limit_rate(ptc_http_request_t *r, const ptc_str_t *value, uintptr_t data)
+{
+    int64_t n = ptc_parse_size(value);
+    if (n < 0) {
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "invalid $limit_rate \"" PTC_STR_FMT "\"",
+                      PTC_STR_ARG(*value));
+        return;
+    }
+    r->limit_rate = (size_t)n;
+    r->limit_rate_set = 1;
+}
+
 int
 ptc_http_variables_core(ptc_conf_t *cf)
 {
-    if (ptc_http_add_variables(cf, core_vars) != PTC_OK) {
+    if (ptc_http_add_variables(cf, core_vars) != PTC_OK
+        || ptc_http_variable_set_handler(cf, "limit_rate", var_set_limit_rate) != PTC_OK) {
         return PTC_ERROR;
     }
     return ptc_http_variable_set_handler(cf, "args", var_set_args);

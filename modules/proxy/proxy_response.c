@@ -198,6 +198,14 @@ ptc_proxy_process_headers(proxy_ctx_t *ctx)
     out->content_length_n = ctx->no_body ? (cl ? ctx->rest : -1) : cl ? ctx->rest : -1;
     for (size_t i = 0; i < ctx->uheaders.nelts; i++) {
         ptc_http_header_t *h = &hs[i];
+        if (ptc_str_caseeq_c(&h->name, "x-accel-limit-rate")) {
+            /* the origin paces this response (bytes per second), as in nginx */
+            int64_t rate = ptc_atoi(h->value.data, h->value.len);
+            if (rate >= 0) {
+                r->limit_rate = (size_t)rate;
+                r->limit_rate_set = 1;
+            }
+        }
         if (proxy_hidden(ctx, &h->name)) {
             continue;
         }
