@@ -31,6 +31,7 @@ static const char *core_keepalive_timeout(ptc_conf_t *cf, const ptc_directive_t 
 static const char *core_large_buffers(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_error_log(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_internal(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *core_limit_except(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_size_value(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
@@ -108,6 +109,8 @@ static const ptc_directive_t core_directives[] = {
     {"msie_padding", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(msie_padding), NULL},
     {"error_log", HSL, PTC_ARGS_1MORE, core_error_log, PTC_CONF_LOC, 0, NULL},
     {"internal", PTC_CTX_LOCATION, PTC_ARGS_0, core_internal, PTC_CONF_LOC, 0, NULL},
+    {"limit_except", PTC_CTX_LOCATION, PTC_ARGS_1MORE | PTC_ARGS_BLOCK, core_limit_except,
+     PTC_CONF_LOC, 0, NULL},
     /* hash sizing knobs: Portico's tables size themselves */
     {"server_names_hash_max_size", PTC_CTX_HTTP, PTC_ARGS_1, core_ignored, 0, 0, NULL},
     {"server_names_hash_bucket_size", PTC_CTX_HTTP, PTC_ARGS_1, core_ignored, 0, 0, NULL},
@@ -295,6 +298,7 @@ core_merge_loc(ptc_conf_t *cf, void *parent, void *child)
         conf->alias = prev->alias;
         conf->root = prev->root;
         conf->root_cv = prev->root_cv;
+        conf->root_prefix = prev->root_prefix;
         if (conf->root.data == NULL) {
             ptc_str_t def = ptc_string("html");
             char *full = ptc_conf_full_path(cf, &def, false);
@@ -692,6 +696,80 @@ ptc_http_core_if_block(ptc_conf_t *cf)
     }
     *slot = clcf;
     return ctx;
+}
+
+/* The methods limit_except may name (nginx's list); a request's method is
+ * found here by name, so any method not listed is limited. */
+static const char *const core_limit_methods[] = {
+    "GET",     "HEAD",     "POST",      "PUT",  "DELETE", "MKCOL", "COPY", "MOVE",
+    "OPTIONS", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "PATCH", NULL};
+
+static unsigned
+core_method_bit(const ptc_str_t *name, bool caseless)
+{
+    for (unsigned i = 0; core_limit_methods[i]; i++) {
+        if (caseless ? ptc_str_caseeq_c(name, core_limit_methods[i])
+                     : ptc_str_eq_c(name, core_limit_methods[i])) {
+            return 1u << i;
+        }
+    }
+    return 0;
+}
+
+/* limit_except METHOD ... { allow/deny ... }: an anonymous level under the
+ * location, merged like an `if` block (so it inherits the location's
+ * settings and content handler, but not its rewrite program), that serves
+ * the methods not listed. */
+static const char *
+core_limit_except(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    ptc_http_core_loc_conf_t *pclcf = conf;
+    if (pclcf->limit_except) {
+        return "is duplicate";
+    }
+    unsigned allow = 0;
+    for (size_t i = 1; i < ptc_conf_nargs(cf); i++) {
+        unsigned bit = core_method_bit(ptc_conf_arg(cf, i), true);
+        if (bit == 0) {
+            return ptc_conf_error(cf, "invalid method \"" PTC_STR_FMT "\"",
+                                  PTC_STR_ARG(*ptc_conf_arg(cf, i)));
+        }
+        allow |= bit;
+    }
+    if (allow & 1u) {
+        allow |= 2u; /* GET implies HEAD */
+    }
+    ptc_conf_ctx_t *ctx = core_create_loc_ctx(cf);
+    if (ctx == NULL) {
+        return "out of memory";
+    }
+    ptc_http_core_loc_conf_t *clcf = ctx->loc_conf[ptc_http_core_module.ctx_index];
+    clcf->noname = true;
+    clcf->name = pclcf->name;
+    clcf->type = pclcf->type;
+    clcf->regex = pclcf->regex;
+    clcf->parent = pclcf;
+    if (pclcf->if_blocks == NULL) {
+        pclcf->if_blocks = ptc_array_create(cf->pool, 2, sizeof(ptc_http_core_loc_conf_t *));
+    }
+    ptc_http_core_loc_conf_t **slot = pclcf->if_blocks ? ptc_array_push(pclcf->if_blocks) : NULL;
+    if (slot == NULL) {
+        return "out of memory";
+    }
+    *slot = clcf;
+    pclcf->limit_except = clcf;
+    pclcf->limit_except_allow = allow;
+    return ptc_conf_walk(cf, cf->node, PTC_CTX_LIMIT_EXCEPT, ctx) == PTC_OK ? NULL : PTC_CONF_ERROR;
+}
+
+void
+ptc_http_core_limit_except(ptc_http_request_t *r)
+{
+    ptc_http_core_loc_conf_t *clcf = ptc_http_core_loc(r);
+    if (clcf->limit_except
+        && !(core_method_bit(&r->method_name, false) & clcf->limit_except_allow)) {
+        r->loc_conf = clcf->limit_except->loc_conf;
+    }
 }
 
 static const char *

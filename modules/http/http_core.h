@@ -108,11 +108,16 @@ struct ptc_http_core_loc_conf_s {
     ptc_array_t *locations;       /* nested: ptc_http_core_loc_conf_t * (sorted at postconfig) */
     ptc_array_t *regex_locations; /* nested regex locations in file order */
     ptc_array_t *named;           /* server level only: @name locations */
-    ptc_array_t *if_blocks;       /* `if` blocks inside this location (merged under it) */
+    ptc_array_t *if_blocks;       /* `if` and `limit_except` blocks inside this location
+                                     (merged under it) */
     ptc_http_core_loc_conf_t *parent;
     bool noname; /* an `if` block: never searched, entered by its condition */
     bool internal;
     bool auto_redirect; /* "/a" is redirected to this "/a/" location (proxy_pass) */
+    /* limit_except: the methods it lists (bits of the engine's method table)
+     * and the confs that serve every other method; NULL when none */
+    unsigned limit_except_allow;
+    ptc_http_core_loc_conf_t *limit_except;
 
     ptc_str_t root; /* root or alias path (may contain variables) */
     ptc_http_complex_value_t *root_cv;
