@@ -34,6 +34,7 @@ static const char *core_internal(ptc_conf_t *cf, const ptc_directive_t *d, void 
 static const char *core_limit_except(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_size_value(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *core_resolver(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 #define SRV        PTC_CTX_SERVER
 #define HSL        (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
@@ -108,6 +109,9 @@ static const ptc_directive_t core_directives[] = {
      LOC_OFF(chunked_transfer_encoding), NULL},
     {"msie_padding", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(msie_padding), NULL},
     {"error_log", HSL, PTC_ARGS_1MORE, core_error_log, PTC_CONF_LOC, 0, NULL},
+    /* names are resolved when the config is read: the resolver is checked only */
+    {"resolver", HSL, PTC_ARGS_1MORE, core_resolver, PTC_CONF_LOC, 0, NULL},
+    {"resolver_timeout", HSL, PTC_ARGS_1, ptc_conf_set_msec, LOC_OFF(resolver_timeout), NULL},
     {"internal", PTC_CTX_LOCATION, PTC_ARGS_0, core_internal, PTC_CONF_LOC, 0, NULL},
     {"limit_except", PTC_CTX_LOCATION, PTC_ARGS_1MORE | PTC_ARGS_BLOCK, core_limit_except,
      PTC_CONF_LOC, 0, NULL},
@@ -264,6 +268,7 @@ core_create_loc(ptc_conf_t *cf)
     c->tcp_nodelay = PTC_CONF_UNSET;
     c->sendfile_max_chunk = PTC_CONF_UNSET_SIZE;
     c->limit_rate.n = PTC_CONF_UNSET_SIZE;
+    c->resolver_timeout = PTC_CONF_UNSET_MSEC;
     c->limit_rate_after.n = PTC_CONF_UNSET_SIZE;
     c->absolute_redirect = PTC_CONF_UNSET;
     c->port_in_redirect = PTC_CONF_UNSET;
@@ -339,6 +344,7 @@ core_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_value(conf->tcp_nodelay, prev->tcp_nodelay, 1);
     ptc_conf_merge_size(conf->sendfile_max_chunk, prev->sendfile_max_chunk, 2 * 1024 * 1024);
     core_merge_size_value(&conf->limit_rate, &prev->limit_rate);
+    ptc_conf_merge_msec(conf->resolver_timeout, prev->resolver_timeout, 30000);
     core_merge_size_value(&conf->limit_rate_after, &prev->limit_rate_after);
     ptc_conf_merge_value(conf->absolute_redirect, prev->absolute_redirect, 1);
     ptc_conf_merge_value(conf->port_in_redirect, prev->port_in_redirect, 1);
@@ -1048,4 +1054,63 @@ ptc_http_size_value(ptc_http_request_t *r, const ptc_http_size_value_t *v)
         return 0;
     }
     return (size_t)n;
+}
+
+/* One name server of `resolver`: an address with an optional port, or a
+ * host name (not looked up: no query is ever sent). NULL or a message. */
+static const char *
+core_resolver_addr(ptc_conf_t *cf, const ptc_str_t *a)
+{
+    struct sockaddr_storage sa;
+    socklen_t len;
+    const char *err;
+    bool name = a->len > 0;
+    for (size_t i = 0; i < a->len && name; i++) {
+        u_char ch = a->data[i];
+        name = ch == '.' || ch == '-' || ch == ':' || (ch >= '0' && ch <= '9')
+               || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
+    }
+    if (ptc_str_eq_c(a, "unix:") || (a->len > 5 && memcmp(a->data, "unix:", 5) == 0)) {
+        return ptc_conf_error(cf, "invalid parameter: " PTC_STR_FMT, PTC_STR_ARG(*a));
+    }
+    if (ptc_sockaddr_parse(a, 53, &sa, &len, &err) == PTC_OK
+        || (name && strcmp(err, "host not found") == 0)) {
+        return NULL;
+    }
+    if (!name && a->data[0] != '[') {
+        return ptc_conf_error(cf, "invalid parameter: " PTC_STR_FMT, PTC_STR_ARG(*a));
+    }
+    return ptc_conf_error(cf, "%s in resolver \"" PTC_STR_FMT "\"", err, PTC_STR_ARG(*a));
+}
+
+/* resolver ADDRESS ... [valid=TIME] [ipv6=on|off]: checked so that nginx
+ * configs load; Portico resolves names when the configuration is read. */
+static const char *
+core_resolver(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    ptc_http_core_loc_conf_t *clcf = conf;
+    size_t servers = 0;
+    if (clcf->resolver) {
+        return "is duplicate";
+    }
+    clcf->resolver = true;
+    for (size_t i = 1; i < ptc_conf_nargs(cf); i++) {
+        const ptc_str_t *a = ptc_conf_arg(cf, i);
+        if (a->len > 6 && memcmp(a->data, "valid=", 6) == 0) {
+            ptc_str_t t = {a->len - 6, a->data + 6};
+            if (ptc_parse_time_ms(&t) < 0) {
+                return ptc_conf_error(cf, "invalid parameter: " PTC_STR_FMT, PTC_STR_ARG(*a));
+            }
+        } else if (a->len > 5 && memcmp(a->data, "ipv6=", 5) == 0) {
+            ptc_str_t v = {a->len - 5, a->data + 5};
+            if (!ptc_str_eq_c(&v, "on") && !ptc_str_eq_c(&v, "off")) {
+                return ptc_conf_error(cf, "invalid parameter: " PTC_STR_FMT, PTC_STR_ARG(*a));
+            }
+        } else if (core_resolver_addr(cf, a) != NULL) {
+            return PTC_CONF_ERROR;
+        } else {
+            servers++;
+        }
+    }
+    return servers ? NULL : ptc_conf_error(cf, "no name servers defined");
 }

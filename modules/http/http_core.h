@@ -146,6 +146,8 @@ struct ptc_http_core_loc_conf_s {
     size_t sendfile_max_chunk;
     ptc_http_size_value_t limit_rate;       /* bytes per second, 0: no limit */
     ptc_http_size_value_t limit_rate_after; /* bytes sent before the limit starts */
+    bool resolver;                          /* a `resolver` line here (checked, not used) */
+    ptc_msec_t resolver_timeout;
     int absolute_redirect;
     int port_in_redirect;
     int server_name_in_redirect;
