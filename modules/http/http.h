@@ -155,6 +155,8 @@ struct ptc_http_request_s {
     unsigned limit_rate_set : 1;       /* limit_rate is final (first write, or set $limit_rate) */
     unsigned limit_rate_after_set : 1;
     unsigned limit_delayed : 1;   /* the write timer is limit_rate's pause, not send_timeout */
+    unsigned stat_reading : 1;    /* counted in ptc_stats->reading (engine) */
+    unsigned stat_writing : 1;    /* counted in ptc_stats->writing (engine) */
     unsigned expect_trailers : 1; /* add_trailer applies: fill headers_out.trailers at
                                      the end of a chunked body */
     /* outcome of limit_req / limit_conn (0: not applied yet); kept across
