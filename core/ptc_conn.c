@@ -15,6 +15,7 @@
 #include "core/ptc_buf.h"
 #include "core/ptc_log.h"
 #include "core/ptc_pool.h"
+#include "core/ptc_process.h"
 
 static ptc_conn_t *conn_slots;
 static ptc_event_t *conn_revs, *conn_wevs;
@@ -96,6 +97,10 @@ ptc_conn_close(ptc_conn_t *c)
     ptc_event_delete_posted(c->read);
     ptc_event_delete_posted(c->write);
     ptc_conn_reusable(c, false);
+    if (c->counted) {
+        c->counted = 0;
+        ptc_stat_add(active, -1);
+    }
     ptc_ssl_close(c);
     c->read->active = 0;
     c->write->active = 0;
@@ -134,11 +139,13 @@ ptc_conn_reusable(ptc_conn_t *c, bool reusable)
     if (c->reusable) {
         ptc_queue_remove(&c->queue);
         conn_reusable_n--;
+        ptc_stat_add(waiting, -1);
     }
     c->reusable = reusable;
     if (reusable) {
         ptc_queue_insert_head(&conn_reusable, &c->queue);
         conn_reusable_n++;
+        ptc_stat_add(waiting, 1);
     }
 }
 

@@ -75,6 +75,7 @@ struct ptc_conn_s {
     unsigned is_unix : 1;
     unsigned shared : 1;   /* listener slot */
     unsigned sendfile : 1; /* file buffers may go out with sendfile(); else pread+writev */
+    unsigned counted : 1;  /* an accepted connection in ptc_stats->active */
 };
 
 /* Allocate the worker's connection slots. */

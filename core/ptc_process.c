@@ -35,6 +35,8 @@ int ptc_process_role;
 bool ptc_process_daemonized;
 int ptc_worker_slot = -1;
 volatile uint64_t *ptc_connection_counter;
+static ptc_stats_t process_stats_local;
+ptc_stats_t *ptc_stats = &process_stats_local;
 
 static process_worker_t process_workers[PROCESS_MAX_WORKERS];
 static size_t process_nworkers;
@@ -51,6 +53,8 @@ ptc_process_shared_init(void)
         return PTC_ERROR;
     }
     ptc_connection_counter = p;
+    /* the counters sit on their own cache line, away from the number */
+    ptc_stats = (ptc_stats_t *)((u_char *)p + 64);
     return PTC_OK;
 }
 

@@ -23,6 +23,27 @@ extern bool ptc_worker_exiting;
 /* A counter shared by all processes (mapped before fork): connection numbers. */
 extern volatile uint64_t *ptc_connection_counter;
 
+/* Connection and request counters of every worker together (nginx's
+ * stub_status): in the same shared page, mapped once before the first fork
+ * and kept across reloads, so old workers still draining are counted too.
+ * Before ptc_process_shared_init (tests, -t) they point at process memory. */
+typedef struct {
+    uint64_t accepted; /* connections accepted */
+    uint64_t handled;  /* ... that got a connection slot */
+    uint64_t requests; /* client requests started */
+    int64_t active;    /* accepted client connections open now */
+    int64_t reading;   /* requests reading their head */
+    int64_t writing;   /* requests past their head, until they end */
+    int64_t waiting;   /* idle client connections (before a request, keep-alive) */
+} ptc_stats_t;
+
+extern ptc_stats_t *ptc_stats;
+
+/* Add n (may be negative) to one counter; cheap and safe from any worker. */
+#define ptc_stat_add(field, n) ((void)__atomic_add_fetch(&ptc_stats->field, (n), __ATOMIC_RELAXED))
+/* Read one counter. */
+#define ptc_stat_get(field) __atomic_load_n(&ptc_stats->field, __ATOMIC_RELAXED)
+
 /* Run the master until it is told to stop; returns the exit status. */
 int ptc_master_run(ptc_cycle_t *cycle);
 /* Run one process without a master (master_process off). */

@@ -94,11 +94,14 @@ worker_accept(ptc_event_t *ev)
                           "accept4() failed");
             return;
         }
+        ptc_stat_add(accepted, 1);
         ptc_conn_t *c = ptc_conn_get(fd, ls->log);
         if (c == NULL) {
             close(fd);
             return;
         }
+        c->counted = 1;
+        ptc_stat_add(active, 1);
         c->pool = ptc_pool_create(ls->pool_size ? ls->pool_size : 512);
         if (c->pool == NULL) {
             ptc_conn_close(c);
@@ -119,6 +122,7 @@ worker_accept(ptc_event_t *ev)
         }
         ptc_log_debug(c->log, "*%llu accept: %.*s fd:%d", (unsigned long long)c->number,
                       PTC_STR_ARG(c->addr_text), fd);
+        ptc_stat_add(handled, 1);
         ls->handler(c);
         if (!ls->reuseport && ++worker_accepted % WORKER_REORDER_EVERY == 0) {
             ptc_event_reorder_listen(lc);

@@ -23,7 +23,7 @@ static void *access_create_loc(ptc_conf_t *cf);
 static const char *access_merge_loc(ptc_conf_t *cf, void *prev, void *conf);
 static const char *access_rule(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
-#define HSL (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
+#define HSL (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION | PTC_CTX_LIMIT_EXCEPT)
 
 static const ptc_directive_t access_directives[] = {
     {"allow", HSL, PTC_ARGS_1, access_rule, PTC_CONF_LOC, 0, NULL},

@@ -59,8 +59,9 @@ typedef struct {
     ptc_str_t etag;
     ptc_str_t location;
     ptc_str_t content_range;
-    ptc_str_t server; /* replaces Portico's own Server line when set (proxy_pass_header) */
-    ptc_str_t date;   /* likewise for Date */
+    ptc_str_t server;      /* replaces Portico's own Server line when set (proxy_pass_header) */
+    ptc_str_t date;        /* likewise for Date */
+    ptc_array_t *trailers; /* ptc_http_header_t sent after the last chunk; NULL: none */
     unsigned accept_ranges : 1;
 } ptc_http_headers_out_t;
 
@@ -121,6 +122,8 @@ struct ptc_http_request_s {
     ptc_chain_t *free_links; /* spare chain links of this request */
     off_t header_size;       /* bytes of status line + headers sent */
     off_t sent_start;        /* c->sent when this request started */
+    size_t limit_rate;       /* response bytes per second, 0: no limit ($limit_rate) */
+    off_t limit_rate_after;  /* bytes of the response sent before the limit applies */
     ptc_msec_t start_msec;
     time_t start_sec;
     unsigned start_msec_part;
@@ -149,6 +152,13 @@ struct ptc_http_request_s {
     unsigned uri_changed : 1;          /* a rewrite changed the URI: search the location again */
     unsigned unparsed_uri_changed : 1; /* uri or args no longer match unparsed_uri */
     unsigned close_after : 1;          /* framing in doubt: close after the response */
+    unsigned limit_rate_set : 1;       /* limit_rate is final (first write, or set $limit_rate) */
+    unsigned limit_rate_after_set : 1;
+    unsigned limit_delayed : 1;   /* the write timer is limit_rate's pause, not send_timeout */
+    unsigned stat_reading : 1;    /* counted in ptc_stats->reading (engine) */
+    unsigned stat_writing : 1;    /* counted in ptc_stats->writing (engine) */
+    unsigned expect_trailers : 1; /* add_trailer applies: fill headers_out.trailers at
+                                     the end of a chunked body */
     /* outcome of limit_req / limit_conn (0: not applied yet); kept across
      * internal redirects, so a request is limited once */
     unsigned limit_req_status : 3;

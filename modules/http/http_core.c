@@ -31,7 +31,10 @@ static const char *core_keepalive_timeout(ptc_conf_t *cf, const ptc_directive_t 
 static const char *core_large_buffers(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_error_log(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_internal(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *core_limit_except(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *core_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *core_size_value(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+static const char *core_resolver(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 #define SRV        PTC_CTX_SERVER
 #define HSL        (PTC_CTX_HTTP | PTC_CTX_SERVER | PTC_CTX_LOCATION)
@@ -87,6 +90,9 @@ static const ptc_directive_t core_directives[] = {
     {"server_tokens", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(server_tokens), NULL},
     {"sendfile", HSL | PTC_CTX_IF_LOC, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(sendfile), NULL},
     {"sendfile_max_chunk", HSL, PTC_ARGS_1, ptc_conf_set_size, LOC_OFF(sendfile_max_chunk), NULL},
+    {"limit_rate", HSL | PTC_CTX_IF_LOC, PTC_ARGS_1, core_size_value, LOC_OFF(limit_rate), NULL},
+    {"limit_rate_after", HSL | PTC_CTX_IF_LOC, PTC_ARGS_1, core_size_value,
+     LOC_OFF(limit_rate_after), NULL},
     {"tcp_nopush", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(tcp_nopush), NULL},
     {"tcp_nodelay", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(tcp_nodelay), NULL},
     {"absolute_redirect", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(absolute_redirect), NULL},
@@ -103,7 +109,12 @@ static const ptc_directive_t core_directives[] = {
      LOC_OFF(chunked_transfer_encoding), NULL},
     {"msie_padding", HSL, PTC_ARGS_FLAG, ptc_conf_set_flag, LOC_OFF(msie_padding), NULL},
     {"error_log", HSL, PTC_ARGS_1MORE, core_error_log, PTC_CONF_LOC, 0, NULL},
+    /* names are resolved when the config is read: the resolver is checked only */
+    {"resolver", HSL, PTC_ARGS_1MORE, core_resolver, PTC_CONF_LOC, 0, NULL},
+    {"resolver_timeout", HSL, PTC_ARGS_1, ptc_conf_set_msec, LOC_OFF(resolver_timeout), NULL},
     {"internal", PTC_CTX_LOCATION, PTC_ARGS_0, core_internal, PTC_CONF_LOC, 0, NULL},
+    {"limit_except", PTC_CTX_LOCATION, PTC_ARGS_1MORE | PTC_ARGS_BLOCK, core_limit_except,
+     PTC_CONF_LOC, 0, NULL},
     /* hash sizing knobs: Portico's tables size themselves */
     {"server_names_hash_max_size", PTC_CTX_HTTP, PTC_ARGS_1, core_ignored, 0, 0, NULL},
     {"server_names_hash_bucket_size", PTC_CTX_HTTP, PTC_ARGS_1, core_ignored, 0, 0, NULL},
@@ -219,6 +230,17 @@ core_merge_srv(ptc_conf_t *cf, void *parent, void *child)
     return NULL;
 }
 
+static void
+core_merge_size_value(ptc_http_size_value_t *conf, const ptc_http_size_value_t *prev)
+{
+    if (conf->cv == NULL && conf->n == PTC_CONF_UNSET_SIZE) {
+        *conf = *prev;
+        if (conf->cv == NULL && conf->n == PTC_CONF_UNSET_SIZE) {
+            conf->n = 0;
+        }
+    }
+}
+
 static void *
 core_create_loc(ptc_conf_t *cf)
 {
@@ -245,6 +267,9 @@ core_create_loc(ptc_conf_t *cf)
     c->tcp_nopush = PTC_CONF_UNSET;
     c->tcp_nodelay = PTC_CONF_UNSET;
     c->sendfile_max_chunk = PTC_CONF_UNSET_SIZE;
+    c->limit_rate.n = PTC_CONF_UNSET_SIZE;
+    c->resolver_timeout = PTC_CONF_UNSET_MSEC;
+    c->limit_rate_after.n = PTC_CONF_UNSET_SIZE;
     c->absolute_redirect = PTC_CONF_UNSET;
     c->port_in_redirect = PTC_CONF_UNSET;
     c->server_name_in_redirect = PTC_CONF_UNSET;
@@ -278,6 +303,7 @@ core_merge_loc(ptc_conf_t *cf, void *parent, void *child)
         conf->alias = prev->alias;
         conf->root = prev->root;
         conf->root_cv = prev->root_cv;
+        conf->root_prefix = prev->root_prefix;
         if (conf->root.data == NULL) {
             ptc_str_t def = ptc_string("html");
             char *full = ptc_conf_full_path(cf, &def, false);
@@ -317,6 +343,9 @@ core_merge_loc(ptc_conf_t *cf, void *parent, void *child)
     ptc_conf_merge_value(conf->tcp_nopush, prev->tcp_nopush, 0);
     ptc_conf_merge_value(conf->tcp_nodelay, prev->tcp_nodelay, 1);
     ptc_conf_merge_size(conf->sendfile_max_chunk, prev->sendfile_max_chunk, 2 * 1024 * 1024);
+    core_merge_size_value(&conf->limit_rate, &prev->limit_rate);
+    ptc_conf_merge_msec(conf->resolver_timeout, prev->resolver_timeout, 30000);
+    core_merge_size_value(&conf->limit_rate_after, &prev->limit_rate_after);
     ptc_conf_merge_value(conf->absolute_redirect, prev->absolute_redirect, 1);
     ptc_conf_merge_value(conf->port_in_redirect, prev->port_in_redirect, 1);
     ptc_conf_merge_value(conf->server_name_in_redirect, prev->server_name_in_redirect, 0);
@@ -675,6 +704,80 @@ ptc_http_core_if_block(ptc_conf_t *cf)
     return ctx;
 }
 
+/* The methods limit_except may name (nginx's list); a request's method is
+ * found here by name, so any method not listed is limited. */
+static const char *const core_limit_methods[] = {
+    "GET",     "HEAD",     "POST",      "PUT",  "DELETE", "MKCOL", "COPY", "MOVE",
+    "OPTIONS", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "PATCH", NULL};
+
+static unsigned
+core_method_bit(const ptc_str_t *name, bool caseless)
+{
+    for (unsigned i = 0; core_limit_methods[i]; i++) {
+        if (caseless ? ptc_str_caseeq_c(name, core_limit_methods[i])
+                     : ptc_str_eq_c(name, core_limit_methods[i])) {
+            return 1u << i;
+        }
+    }
+    return 0;
+}
+
+/* limit_except METHOD ... { allow/deny ... }: an anonymous level under the
+ * location, merged like an `if` block (so it inherits the location's
+ * settings and content handler, but not its rewrite program), that serves
+ * the methods not listed. */
+static const char *
+core_limit_except(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    ptc_http_core_loc_conf_t *pclcf = conf;
+    if (pclcf->limit_except) {
+        return "is duplicate";
+    }
+    unsigned allow = 0;
+    for (size_t i = 1; i < ptc_conf_nargs(cf); i++) {
+        unsigned bit = core_method_bit(ptc_conf_arg(cf, i), true);
+        if (bit == 0) {
+            return ptc_conf_error(cf, "invalid method \"" PTC_STR_FMT "\"",
+                                  PTC_STR_ARG(*ptc_conf_arg(cf, i)));
+        }
+        allow |= bit;
+    }
+    if (allow & 1u) {
+        allow |= 2u; /* GET implies HEAD */
+    }
+    ptc_conf_ctx_t *ctx = core_create_loc_ctx(cf);
+    if (ctx == NULL) {
+        return "out of memory";
+    }
+    ptc_http_core_loc_conf_t *clcf = ctx->loc_conf[ptc_http_core_module.ctx_index];
+    clcf->noname = true;
+    clcf->name = pclcf->name;
+    clcf->type = pclcf->type;
+    clcf->regex = pclcf->regex;
+    clcf->parent = pclcf;
+    if (pclcf->if_blocks == NULL) {
+        pclcf->if_blocks = ptc_array_create(cf->pool, 2, sizeof(ptc_http_core_loc_conf_t *));
+    }
+    ptc_http_core_loc_conf_t **slot = pclcf->if_blocks ? ptc_array_push(pclcf->if_blocks) : NULL;
+    if (slot == NULL) {
+        return "out of memory";
+    }
+    *slot = clcf;
+    pclcf->limit_except = clcf;
+    pclcf->limit_except_allow = allow;
+    return ptc_conf_walk(cf, cf->node, PTC_CTX_LIMIT_EXCEPT, ctx) == PTC_OK ? NULL : PTC_CONF_ERROR;
+}
+
+void
+ptc_http_core_limit_except(ptc_http_request_t *r)
+{
+    ptc_http_core_loc_conf_t *clcf = ptc_http_core_loc(r);
+    if (clcf->limit_except
+        && !(core_method_bit(&r->method_name, false) & clcf->limit_except_allow)) {
+        r->loc_conf = clcf->limit_except->loc_conf;
+    }
+}
+
 static const char *
 core_location(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
@@ -911,4 +1014,103 @@ static const char *
 core_ignored(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
     return NULL;
+}
+
+/* A size, or text with variables evaluated to a size per request. */
+static const char *
+core_size_value(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    ptc_http_size_value_t *v = (ptc_http_size_value_t *)((char *)conf + d->offset);
+    const ptc_str_t *a = ptc_conf_arg(cf, 1);
+    if (v->cv || v->n != PTC_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+    if (memchr(a->data, '$', a->len)) {
+        v->cv = ptc_http_complex_value_compile(cf, a);
+        return v->cv ? NULL : PTC_CONF_ERROR;
+    }
+    int64_t n = ptc_parse_size(a);
+    if (n < 0) {
+        return "invalid value";
+    }
+    v->n = (size_t)n;
+    return NULL;
+}
+
+size_t
+ptc_http_size_value(ptc_http_request_t *r, const ptc_http_size_value_t *v)
+{
+    if (v->cv == NULL) {
+        return v->n;
+    }
+    ptc_str_t text;
+    if (ptc_http_complex_value(r, v->cv, &text) != PTC_OK) {
+        return 0;
+    }
+    int64_t n = ptc_parse_size(&text);
+    if (n < 0) {
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "invalid size \"" PTC_STR_FMT "\"",
+                      PTC_STR_ARG(text));
+        return 0;
+    }
+    return (size_t)n;
+}
+
+/* One name server of `resolver`: an address with an optional port, or a
+ * host name (not looked up: no query is ever sent). NULL or a message. */
+static const char *
+core_resolver_addr(ptc_conf_t *cf, const ptc_str_t *a)
+{
+    struct sockaddr_storage sa;
+    socklen_t len;
+    const char *err;
+    bool name = a->len > 0;
+    for (size_t i = 0; i < a->len && name; i++) {
+        u_char ch = a->data[i];
+        name = ch == '.' || ch == '-' || ch == ':' || (ch >= '0' && ch <= '9')
+               || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
+    }
+    if (ptc_str_eq_c(a, "unix:") || (a->len > 5 && memcmp(a->data, "unix:", 5) == 0)) {
+        return ptc_conf_error(cf, "invalid parameter: " PTC_STR_FMT, PTC_STR_ARG(*a));
+    }
+    if (ptc_sockaddr_parse(a, 53, &sa, &len, &err) == PTC_OK
+        || (name && strcmp(err, "host not found") == 0)) {
+        return NULL;
+    }
+    if (!name && a->data[0] != '[') {
+        return ptc_conf_error(cf, "invalid parameter: " PTC_STR_FMT, PTC_STR_ARG(*a));
+    }
+    return ptc_conf_error(cf, "%s in resolver \"" PTC_STR_FMT "\"", err, PTC_STR_ARG(*a));
+}
+
+/* resolver ADDRESS ... [valid=TIME] [ipv6=on|off]: checked so that nginx
+ * configs load; Portico resolves names when the configuration is read. */
+static const char *
+core_resolver(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    ptc_http_core_loc_conf_t *clcf = conf;
+    size_t servers = 0;
+    if (clcf->resolver) {
+        return "is duplicate";
+    }
+    clcf->resolver = true;
+    for (size_t i = 1; i < ptc_conf_nargs(cf); i++) {
+        const ptc_str_t *a = ptc_conf_arg(cf, i);
+        if (a->len > 6 && memcmp(a->data, "valid=", 6) == 0) {
+            ptc_str_t t = {a->len - 6, a->data + 6};
+            if (ptc_parse_time_ms(&t) < 0) {
+                return ptc_conf_error(cf, "invalid parameter: " PTC_STR_FMT, PTC_STR_ARG(*a));
+            }
+        } else if (a->len > 5 && memcmp(a->data, "ipv6=", 5) == 0) {
+            ptc_str_t v = {a->len - 5, a->data + 5};
+            if (!ptc_str_eq_c(&v, "on") && !ptc_str_eq_c(&v, "off")) {
+                return ptc_conf_error(cf, "invalid parameter: " PTC_STR_FMT, PTC_STR_ARG(*a));
+            }
+        } else if (core_resolver_addr(cf, a) != NULL) {
+            return PTC_CONF_ERROR;
+        } else {
+            servers++;
+        }
+    }
+    return servers ? NULL : ptc_conf_error(cf, "no name servers defined");
 }

@@ -93,6 +93,13 @@ typedef struct {
     ptc_str_t type;
 } ptc_http_type_t;
 
+/* A size that may hold variables (`limit_rate $rate;`): `cv` is NULL when
+ * the value is the constant `n` (PTC_CONF_UNSET_SIZE while unset). */
+typedef struct {
+    ptc_http_complex_value_t *cv;
+    size_t n;
+} ptc_http_size_value_t;
+
 struct ptc_http_core_loc_conf_s {
     ptc_str_t name;
     int type;
@@ -101,11 +108,16 @@ struct ptc_http_core_loc_conf_s {
     ptc_array_t *locations;       /* nested: ptc_http_core_loc_conf_t * (sorted at postconfig) */
     ptc_array_t *regex_locations; /* nested regex locations in file order */
     ptc_array_t *named;           /* server level only: @name locations */
-    ptc_array_t *if_blocks;       /* `if` blocks inside this location (merged under it) */
+    ptc_array_t *if_blocks;       /* `if` and `limit_except` blocks inside this location
+                                     (merged under it) */
     ptc_http_core_loc_conf_t *parent;
     bool noname; /* an `if` block: never searched, entered by its condition */
     bool internal;
     bool auto_redirect; /* "/a" is redirected to this "/a/" location (proxy_pass) */
+    /* limit_except: the methods it lists (bits of the engine's method table)
+     * and the confs that serve every other method; NULL when none */
+    unsigned limit_except_allow;
+    ptc_http_core_loc_conf_t *limit_except;
 
     ptc_str_t root; /* root or alias path (may contain variables) */
     ptc_http_complex_value_t *root_cv;
@@ -132,6 +144,10 @@ struct ptc_http_core_loc_conf_s {
     int tcp_nopush;
     int tcp_nodelay;
     size_t sendfile_max_chunk;
+    ptc_http_size_value_t limit_rate;       /* bytes per second, 0: no limit */
+    ptc_http_size_value_t limit_rate_after; /* bytes sent before the limit starts */
+    bool resolver;                          /* a `resolver` line here (checked, not used) */
+    ptc_msec_t resolver_timeout;
     int absolute_redirect;
     int port_in_redirect;
     int server_name_in_redirect;
@@ -162,6 +178,9 @@ int ptc_http_map_uri_to_path(ptc_http_request_t *r, ptc_str_t *path, size_t rese
 /* Build an absolute Location for a redirect to `uri` following
  * absolute_redirect/port_in_redirect/server_name_in_redirect. */
 int ptc_http_redirect_location(ptc_http_request_t *r, const ptc_str_t *uri, ptc_str_t *out);
+/* The value of a size with variables for r; an invalid one is logged and
+ * gives 0. */
+size_t ptc_http_size_value(ptc_http_request_t *r, const ptc_http_size_value_t *v);
 /* The core loc conf of r. */
 #define ptc_http_core_loc(r)                                                                       \
     ((ptc_http_core_loc_conf_t *)ptc_http_get_loc_conf(r, ptc_http_core_module))

@@ -69,6 +69,9 @@ void ptc_http_block_reading(ptc_http_request_t *r);
  * is merged under the location like a nested one; at server level it is not
  * used beyond its rewrite directives. NULL on failure. */
 ptc_conf_ctx_t *ptc_http_core_if_block(ptc_conf_t *cf);
+/* Once r's location is chosen: when it has a limit_except block that does
+ * not list r's method, r is served with that block's confs from now on. */
+void ptc_http_core_limit_except(ptc_http_request_t *r);
 
 /* http_location.c */
 ptc_http_core_srv_conf_t *ptc_http_find_server(ptc_http_addr_conf_t *ac, const ptc_str_t *host,

@@ -249,6 +249,40 @@ ptc_http_send_header(ptc_http_request_t *r)
 
 /* ---- chunked body encoding ---- */
 
+/* The end of a chunked body: CRLF closing the data chunk before it (when
+ * `after_data`), the last-chunk, headers_out.trailers and the final CRLF
+ * (RFC 9112 §7.1.2). NULL when out of memory. */
+static ptc_buf_t *
+out_last_chunk(ptc_http_request_t *r, bool after_data)
+{
+    ptc_array_t *tr = r->headers_out.trailers;
+    ptc_http_header_t *h = tr ? tr->elts : NULL;
+    size_t len = sizeof("\r\n0\r\n\r\n");
+    for (size_t i = 0; tr && i < tr->nelts; i++) {
+        len += h[i].name.len + h[i].value.len + 4;
+    }
+    ptc_buf_t *b = ptc_buf_create(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+    u_char *p = b->last;
+    if (after_data) {
+        p = ptc_cpymem(p, "\r\n", 2);
+    }
+    p = ptc_cpymem(p, "0\r\n", 3);
+    for (size_t i = 0; tr && i < tr->nelts; i++) {
+        if (h[i].hash) {
+            p = ptc_cpymem(p, h[i].name.data, h[i].name.len);
+            p = ptc_cpymem(p, ": ", 2);
+            p = ptc_cpymem(p, h[i].value.data, h[i].value.len);
+            p = ptc_cpymem(p, "\r\n", 2);
+        }
+    }
+    b->last = ptc_cpymem(p, "\r\n", 2);
+    b->last_buf = 1;
+    return b;
+}
+
 static int
 out_chunked_filter(ptc_http_request_t *r, ptc_chain_t *in)
 {
@@ -283,16 +317,19 @@ out_chunked_filter(ptc_http_request_t *r, ptc_chain_t *in)
         ll = &n->next;
     }
     if (size > 0 || last) {
-        ptc_buf_t *tb = ptc_buf_calloc(r->pool);
+        ptc_buf_t *tb =
+            last && r->headers_out.trailers ? out_last_chunk(r, size > 0) : ptc_buf_calloc(r->pool);
         ptc_chain_t *tl = out_link(r);
         if (tb == NULL || tl == NULL) {
             return PTC_ERROR;
         }
-        const char *t = size > 0 ? (last ? "\r\n0\r\n\r\n" : "\r\n") : "0\r\n\r\n";
-        tb->pos = (u_char *)t;
-        tb->last = tb->pos + strlen(t);
-        tb->memory = 1;
-        tb->last_buf = last;
+        if (tb->last == tb->pos) {
+            const char *t = size > 0 ? (last ? "\r\n0\r\n\r\n" : "\r\n") : "0\r\n\r\n";
+            tb->pos = (u_char *)t;
+            tb->last = tb->pos + strlen(t);
+            tb->memory = 1;
+            tb->last_buf = last;
+        }
         tl->buf = tb;
         *ll = tl;
     }
@@ -300,6 +337,44 @@ out_chunked_filter(ptc_http_request_t *r, ptc_chain_t *in)
 }
 
 /* ---- write filter ---- */
+
+/* limit_rate: how many more bytes r may send now. As in nginx, a response
+ * gets its first second's worth at once and limit_rate_after bytes free;
+ * the allowance then grows with the time since the request started. */
+static off_t
+out_rate_allowance(ptc_http_request_t *r)
+{
+    ptc_http_core_loc_conf_t *clcf = ptc_http_core_loc(r);
+    if (!r->limit_rate_after_set) {
+        r->limit_rate_after = (off_t)ptc_http_size_value(r, &clcf->limit_rate_after);
+        r->limit_rate_after_set = 1;
+    }
+    ptc_msec_t elapsed = ptc_current_msec - r->start_msec;
+    off_t rate = (off_t)r->limit_rate;
+    off_t sent = r->c->sent - r->sent_start - r->limit_rate_after;
+    return rate + rate * (off_t)elapsed / 1000 - sent;
+}
+
+/* Pause writing for `ms`: the write timer now means "go on", not "the
+ * client is too slow" (http_writer_event tells them apart). */
+static void
+out_rate_pause(ptc_http_request_t *r, ptc_msec_t ms)
+{
+    r->limit_delayed = 1;
+    ptc_event_add_timer(r->c->write, ms);
+    r->write_event_handler = http_writer_event;
+}
+
+/* The pause that keeps r at its rate after `n` more bytes went out (the
+ * bytes below limit_rate_after do not count). */
+static ptc_msec_t
+out_rate_delay(ptc_http_request_t *r, off_t before, off_t after)
+{
+    off_t free_until = r->sent_start + r->limit_rate_after;
+    before = ptc_max(before, free_until);
+    after = ptc_max(after, free_until);
+    return (ptc_msec_t)((after - before) * 1000 / (off_t)r->limit_rate);
+}
 
 int
 ptc_http_write_filter(ptc_http_request_t *r, ptc_chain_t *in)
@@ -330,20 +405,40 @@ ptc_http_write_filter(ptc_http_request_t *r, ptc_chain_t *in)
             r->done = 1;
         }
     }
+    if (r->limit_delayed && c->write->timedout) {
+        r->limit_delayed = 0; /* the pause is over */
+        c->write->timedout = 0;
+    }
     if (!flush && size < OUT_POSTPONE) {
         return PTC_OK;
     }
-    if (!c->write->ready && r->out && c->write->timer_set) {
+    if (r->limit_delayed || (!c->write->ready && r->out && c->write->timer_set)) {
+        return PTC_AGAIN;
+    }
+    if (!r->limit_rate_set) {
+        r->limit_rate = ptc_http_size_value(r, &ptc_http_core_loc(r)->limit_rate);
+        r->limit_rate_set = 1;
+    }
+    off_t limit = 0;
+    bool limited = r->limit_rate && r->headers_out.status != 101; /* a tunnel paces itself */
+    if (limited && (limit = out_rate_allowance(r)) <= 0) {
+        out_rate_pause(r, (ptc_msec_t)(-limit * 1000 / (off_t)r->limit_rate + 1));
         return PTC_AGAIN;
     }
     c->sendfile = ptc_http_core_loc(r)->sendfile;
-    ptc_chain_t *rest = c->send_chain(c, r->out, 0);
+    off_t before = c->sent;
+    ptc_chain_t *rest = c->send_chain(c, r->out, limit);
     if (rest == (ptc_chain_t *)-1) {
         c->error = 1;
         return PTC_ERROR;
     }
     out_free_links(r, r->out, rest);
     r->out = rest;
+    ptc_msec_t delay = limited ? out_rate_delay(r, before, c->sent) : 0;
+    if (delay && (rest || !r->done)) {
+        out_rate_pause(r, delay);
+        return rest ? PTC_AGAIN : PTC_OK;
+    }
     if (rest) {
         ptc_event_add_timer(c->write, ptc_http_core_loc(r)->send_timeout);
         r->write_event_handler = http_writer_event;
@@ -376,7 +471,7 @@ static void
 http_writer_event(ptc_http_request_t *r)
 {
     ptc_conn_t *c = r->c;
-    if (c->write->timedout) {
+    if (c->write->timedout && !r->limit_delayed) {
         ptc_log_error(PTC_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
         c->error = 1;
         ptc_http_finalize(r, PTC_ERROR);

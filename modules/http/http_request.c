@@ -285,6 +285,9 @@ http_create_request(ptc_conn_t *c, ptc_http_conn_t *hc)
     r->read_event_handler = ptc_http_block_reading;
     r->write_event_handler = NULL;
     c->requests++;
+    ptc_stat_add(requests, 1);
+    ptc_stat_add(reading, 1);
+    r->stat_reading = 1;
     hc->request = r;
     hc->large_used = 0;
     if (ptc_http_variables_request_init(r) != PTC_OK) {
@@ -627,6 +630,10 @@ http_process_request_headers(ptc_event_t *rev)
                 }
                 rev->handler = http_request_handler;
                 c->write->handler = http_request_handler;
+                ptc_stat_add(reading, -1);
+                ptc_stat_add(writing, 1);
+                r->stat_reading = 0;
+                r->stat_writing = 1;
                 r->read_event_handler = ptc_http_block_reading;
                 r->phase_handler = 0;
                 ptc_http_run_phases(r);
@@ -702,12 +709,15 @@ http_run_log_phase(ptc_http_request_t *r)
     }
 }
 
+/* Log the request and destroy it (the connection stays). */
 static void
 http_free_request(ptc_http_request_t *r)
 {
     ptc_http_conn_t *hc = r->http_conn;
     http_run_log_phase(r);
     hc->request = NULL;
+    ptc_stat_add(reading, -(int64_t)r->stat_reading);
+    ptc_stat_add(writing, -(int64_t)r->stat_writing);
     ptc_pool_destroy(r->pool);
 }
 
@@ -730,10 +740,7 @@ http_close_connection(ptc_conn_t *c)
     ptc_http_conn_t *hc = c->data;
     ptc_log_debug(c->log, "close http connection: %d", c->fd);
     if (hc && hc->request) {
-        ptc_http_request_t *r = hc->request;
-        hc->request = NULL;
-        http_run_log_phase(r);
-        ptc_pool_destroy(r->pool);
+        http_free_request(hc->request);
     }
     if (hc) {
         http_free_header_buffer(hc);

@@ -50,6 +50,7 @@ http_find_config_phase(ptc_http_request_t *r)
         ptc_http_finalize_status(r, 404);
         return PTC_DONE;
     }
+    ptc_http_core_limit_except(r);
     ptc_log_t *log = r->c->log;
     log->level = clcf->error_log->level;
     log->file = clcf->error_log->file;
@@ -310,6 +311,7 @@ ptc_http_named_location(ptc_http_request_t *r, const ptc_str_t *name)
                 r->internal = 1;
                 r->uri_changed = 0; /* an earlier rewrite does not move it elsewhere */
                 r->loc_conf = named[i]->loc_conf;
+                ptc_http_core_limit_except(r);
                 size_t n = ptc_http_modules_n();
                 memset(r->ctx, 0, n * sizeof(void *));
                 /* skip location lookup: continue at the rewrite phase */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "core/ptc_log.h"
 #include "core/ptc_pool.h"
 #include "core/ptc_process.h"
 #include "core/ptc_time.h"
@@ -395,6 +396,49 @@ var_connection_time(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr
     return PTC_OK;
 }
 
+/* $request_body: the body when it was read into memory (by the proxy or
+ * the request filter); none when it was not read, was streamed, or went to
+ * a temp file, as in nginx. */
+static int
+var_request_body(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
+{
+    ptc_http_request_body_t *rb = r->request_body;
+    size_t len = 0;
+    v->not_found = 1;
+    if (rb == NULL || rb->bufs == NULL || rb->temp_fd != -1) {
+        return PTC_OK;
+    }
+    for (ptc_chain_t *cl = rb->bufs; cl; cl = cl->next) {
+        if (cl->buf->in_file) {
+            return PTC_OK;
+        }
+        len += (size_t)(cl->buf->last - cl->buf->pos);
+    }
+    v->not_found = 0;
+    v->valid = 1;
+    if (rb->bufs->next == NULL) {
+        v->value.data = rb->bufs->buf->pos;
+        v->value.len = len;
+        return PTC_OK;
+    }
+    u_char *p = ptc_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return PTC_ERROR;
+    }
+    v->value.data = p;
+    v->value.len = len;
+    for (ptc_chain_t *cl = rb->bufs; cl; cl = cl->next) {
+        p = ptc_cpymem(p, cl->buf->pos, (size_t)(cl->buf->last - cl->buf->pos));
+    }
+    return PTC_OK;
+}
+
+static int
+var_limit_rate(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
+{
+    return var_fmt(r, v, "%lld", (long long)r->limit_rate);
+}
+
 static int
 var_remote_user(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
 {
@@ -539,7 +583,9 @@ static const ptc_http_variable_def_t core_vars[] = {
     {"connection_requests", var_number, 1, 0},
     {"connection_time", var_connection_time, 0, NC},
     {"pid", var_number, 2, 0},
+    {"limit_rate", var_limit_rate, 0, NC | PTC_HTTP_VAR_CHANGEABLE},
     {"content_length", var_number, 3, 0},
+    {"request_body", var_request_body, 0, NC},
     {"content_type", var_header_field, H_OFF(content_type), 0},
     {"document_root", var_document_root, 0, NC},
     {"realpath_root", var_document_root, 0, NC},
@@ -564,10 +610,26 @@ var_set_args(ptc_http_request_t *r, const ptc_str_t *value, uintptr_t data)
     r->unparsed_uri_changed = 1;
 }
 
+/* `set $limit_rate 100k`: the rate of this response from now on, which the
+ * location's limit_rate no longer overrides. */
+static void
+var_set_limit_rate(ptc_http_request_t *r, const ptc_str_t *value, uintptr_t data)
+{
+    int64_t n = ptc_parse_size(value);
+    if (n < 0) {
+        ptc_log_error(PTC_LOG_ERR, r->c->log, 0, "invalid $limit_rate \"" PTC_STR_FMT "\"",
+                      PTC_STR_ARG(*value));
+        return;
+    }
+    r->limit_rate = (size_t)n;
+    r->limit_rate_set = 1;
+}
+
 int
 ptc_http_variables_core(ptc_conf_t *cf)
 {
-    if (ptc_http_add_variables(cf, core_vars) != PTC_OK) {
+    if (ptc_http_add_variables(cf, core_vars) != PTC_OK
+        || ptc_http_variable_set_handler(cf, "limit_rate", var_set_limit_rate) != PTC_OK) {
         return PTC_ERROR;
     }
     return ptc_http_variable_set_handler(cf, "args", var_set_args);

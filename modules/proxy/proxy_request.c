@@ -236,17 +236,15 @@ ptc_proxy_build_request(proxy_ctx_t *ctx, const ptc_str_t *uri_part, bool has_ur
             len += hs[i].name.len + hs[i].value.len + 4;
         }
     }
+    len += 40; /* the body's Content-Length or Transfer-Encoding, even "Content-Length: 0" */
     if (plcf->set_body) {
         if (proxy_set_body(ctx) != PTC_OK) {
             return PTC_ERROR;
         }
-        len += 40;
-    } else if (ctx->streaming) {
-        len += 40; /* Content-Length or Transfer-Encoding of the streamed body */
-    } else if (r->request_body && r->request_body->bufs && plcf->pass_request_body) {
+    } else if (!ctx->streaming && r->request_body && r->request_body->bufs
+               && plcf->pass_request_body) {
         ctx->body = r->request_body->bufs;
         ctx->body_len = r->request_body->received;
-        len += 40;
     }
     ptc_buf_t *b = ptc_buf_create(r->pool, len);
     if (b == NULL) {

@@ -207,6 +207,15 @@ ptc_proxy_process_headers(proxy_ctx_t *ctx)
                 ctx->buffering = 0;
             }
         }
+        if (ptc_str_caseeq_c(&h->name, "x-accel-limit-rate")
+            && !(ctx->plcf->ignore_headers & PROXY_IGN_XA_LIMIT_RATE)) {
+            /* the origin paces this response (bytes per second), as in nginx */
+            int64_t rate = ptc_atoi(h->value.data, h->value.len);
+            if (rate >= 0) {
+                r->limit_rate = (size_t)rate;
+                r->limit_rate_set = 1;
+            }
+        }
         if (proxy_hidden(ctx, &h->name)) {
             continue;
         }

@@ -50,6 +50,17 @@ def test_content_length_body_forwarded_exactly(ptc, backends):
     assert req.raw.endswith(b"\r\n\r\n" + body)
 
 
+def test_empty_content_length_body_forwarded(ptc, backends):
+    b = backends.new()
+    srv = start(ptc, PASS + "location /long/ { proxy_pass http://@A; "
+                     "proxy_set_header X-Long " + "v" * 300 + "; }", b)
+    for path in ("/empty", "/long/empty"):
+        r = srv.get(path, method="POST", body=b"", timeout=3)
+        assert r.status == 200
+    assert [(q.target, q.body) for q in b.requests] == [("/empty", b""), ("/long/empty", b"")]
+    assert all(q.header_all("Content-Length") == ["0"] for q in b.requests)
+
+
 def test_chunked_body_forwarded_with_buffering(ptc, backends):
     b = backends.new()
     srv = start(ptc, PASS, b)

@@ -53,6 +53,7 @@ unit_run(const char *name, void (*fn)(void))
     X(suite_http_chunked)                                                                          \
     X(suite_http_uri)                                                                              \
     X(suite_http_util)                                                                             \
+    X(suite_http_expires)                                                                          \
     X(suite_http_static)                                                                           \
     X(suite_http_log)                                                                              \
     X(suite_map)                                                                                   \
