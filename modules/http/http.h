@@ -121,6 +121,8 @@ struct ptc_http_request_s {
     ptc_chain_t *out;        /* output not yet written */
     ptc_chain_t *free_links; /* spare chain links of this request */
     off_t header_size;       /* bytes of status line + headers sent */
+    off_t head_length;       /* bytes of request line + headers received ($request_length) */
+    u_char *head_mark;       /* where the uncounted part of the head starts */
     off_t sent_start;        /* c->sent when this request started */
     size_t limit_rate;       /* response bytes per second, 0: no limit ($limit_rate) */
     off_t limit_rate_after;  /* bytes of the response sent before the limit applies */
@@ -142,7 +144,8 @@ struct ptc_http_request_s {
     unsigned reading_body : 1;
     unsigned expect_tested : 1;
     unsigned lingering_close : 1;
-    unsigned done : 1; /* response completely handed to the write filter */
+    unsigned done : 1;      /* response completely handed to the write filter */
+    unsigned pipelined : 1; /* read from bytes that came with the previous request ($pipe) */
     unsigned finalized : 1;
     unsigned logged : 1;
     unsigned chunked_out : 1; /* response body uses chunked coding */

@@ -40,6 +40,7 @@ typedef struct {
     ptc_str_t pp_addr;            /* $proxy_protocol_addr */
     bool pp_done;                 /* the PROXY header was read */
     bool plain_on_ssl;            /* plain HTTP arrived on a TLS address: answer 497 */
+    bool pipelined;               /* the next request's bytes came with the previous one */
     ptc_msec_t lingering_until;   /* lingering close: give up reading at this time */
     ptc_msec_t lingering_timeout; /* ... or after this long without data */
 } ptc_http_conn_t;

@@ -290,6 +290,9 @@ http_create_request(ptc_conn_t *c, ptc_http_conn_t *hc)
     r->stat_reading = 1;
     hc->request = r;
     hc->large_used = 0;
+    r->head_mark = r->header_in->pos;
+    r->pipelined = hc->pipelined;
+    hc->pipelined = false;
     if (ptc_http_variables_request_init(r) != PTC_OK) {
         ptc_pool_destroy(pool);
         hc->request = NULL;
@@ -447,6 +450,10 @@ http_large_buffer(ptc_http_request_t *r, u_char *from)
         return PTC_ERROR;
     }
     hc->large_used++;
+    if (r->head_mark && r->head_mark <= from && r->head_mark >= old->start) {
+        r->head_length += from - r->head_mark; /* complete lines left behind */
+    }
+    r->head_mark = b->start;
     if (keep) {
         memcpy(b->start, from, keep);
     }
@@ -782,6 +789,7 @@ http_set_keepalive(ptc_http_request_t *r)
     ptc_http_core_loc_conf_t *clcf = ptc_http_core_loc(r);
     ptc_msec_t timeout = clcf->keepalive_timeout;
     size_t pipelined = http_carry_pipelined(r, hc);
+    hc->pipelined = pipelined > 0;
     ptc_log_debug(c->log, "set http keepalive handler%s", pipelined ? " (pipelined)" : "");
     if (!pipelined && hc->buf.start && r->header_in == &hc->buf) {
         hc->buf.pos = hc->buf.last = hc->buf.start;

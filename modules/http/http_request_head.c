@@ -238,6 +238,9 @@ ptc_http_request_head_done(ptc_http_request_t *r)
 {
     ptc_http_headers_in_t *in = &r->headers_in;
     ptc_http_conn_t *hc = r->http_conn;
+    if (r->head_mark && r->header_in->pos >= r->head_mark) {
+        r->head_length += r->header_in->pos - r->head_mark;
+    }
     if (in->host && r->headers_in.server.data == NULL) {
         if (ptc_http_validate_host(r, &in->host->value) != PTC_OK) {
             return http_bad(r, "client sent invalid host header");

@@ -323,6 +323,25 @@ var_bytes_sent(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t bo
     return var_fmt(r, v, "%lld", (long long)sent);
 }
 
+/* $request_length: the head as received plus the body bytes read (after
+ * chunked decoding, where nginx counts the chunk framing too); a body that
+ * was discarded does not count, as in nginx. */
+static int
+var_request_length(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
+{
+    off_t body = r->request_body && !r->discard_body ? r->request_body->received : 0;
+    off_t n = r->head_length + body;
+    return var_fmt(r, v, "%lld", (long long)n);
+}
+
+static int
+var_pipe(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
+{
+    ptc_str_t p = ptc_string("p"), n = ptc_string(".");
+    VAR_SET(v, r->pipelined ? p : n);
+    return PTC_OK;
+}
+
 static int
 var_request_time(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t data)
 {
@@ -576,6 +595,8 @@ static const ptc_http_variable_def_t core_vars[] = {
     {"body_bytes_sent", var_bytes_sent, 1, NC},
     {"bytes_sent", var_bytes_sent, 0, NC},
     {"request_time", var_request_time, 0, NC},
+    {"request_length", var_request_length, 0, NC},
+    {"pipe", var_pipe, 0, 0},
     {"msec", var_msec, 0, NC},
     {"time_local", var_time_cached, 0, NC},
     {"time_iso8601", var_time_cached, 1, NC},

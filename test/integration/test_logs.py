@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from backend import Backends
 from conftest import build_request, read_response
 
 LEVELS = ["debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"]
@@ -194,3 +195,40 @@ def test_request_errors_go_to_the_main_error_log(ptc, where):
     log = srv.prefix / "logs" / ("error.log" if where == "default" else "main.log")
     assert srv.wait_for(lambda: log.exists() and "open()" in log.read_text())
     assert "open()" not in srv.stderr_text()
+
+
+@pytest.mark.parametrize("extra_header_len, body, counted", [
+    (0, b"", True), (3000, b"", True),
+    (0, b"x" * 300, False),  # a static file's handler discards the body: not counted
+    (0, b"x" * 300, True),   # a proxied body is read and counted
+])
+def test_request_length(ptc, extra_header_len, body, counted):
+    """$request_length counts the request line, the headers (also when they
+    spill into large_client_header_buffers) and the body that was read."""
+    with Backends() as bs:
+        b = bs.new()
+        where = "root html;" if not body or not counted else "proxy_pass http://%s;" % b.addr
+        srv = ptc.start("log_format rl '$request_length'; "
+                        "server { listen 127.0.0.1:%PORT%; client_header_buffer_size 1k; "
+                        "large_client_header_buffers 4 8k; access_log logs/rl.log rl; "
+                        "location / { " + where + " } }",
+                        files={"html/f": "f"})
+        head = "POST /f HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        if extra_header_len:
+            head += "X-Big: %s\r\n" % ("a" * extra_header_len)
+        if body:
+            head += "Content-Length: %d\r\n" % len(body)
+        data = head.encode() + b"\r\n" + body
+        srv.raw(data)
+        assert srv.wait_for(lambda: srv.access_log("rl.log").strip() != "")
+        want = len(data) if counted else len(data) - len(body)
+        assert int(srv.access_log("rl.log").strip()) == want
+
+
+def test_pipe_marks_pipelined_requests(ptc):
+    srv = ptc.start("log_format p '$pipe'; server { listen 127.0.0.1:%PORT%; "
+                    "access_log logs/p.log p; location / { return 200 ok; } }")
+    one = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    srv.raw(one + one + b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert srv.wait_for(lambda: len(srv.access_log("p.log").split()) == 3)
+    assert srv.access_log("p.log").split() == [".", "p", "p"]
