@@ -312,6 +312,22 @@ ptc_conf_set_str_array(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 }
 
 const char *
+ptc_conf_set_conf_file(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
+{
+    ptc_str_t *s = (ptc_str_t *)((char *)conf + d->offset);
+    if (s->data) {
+        return "is duplicate";
+    }
+    char *path = ptc_conf_full_path(cf, ptc_conf_arg(cf, 1), true);
+    if (path == NULL) {
+        return "out of memory";
+    }
+    s->data = (u_char *)path;
+    s->len = strlen(path);
+    return NULL;
+}
+
+const char *
 ptc_conf_set_enum(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {
     int *field = (int *)((char *)conf + d->offset);

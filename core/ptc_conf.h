@@ -127,6 +127,9 @@ const char *ptc_conf_set_msec(ptc_conf_t *cf, const ptc_directive_t *d, void *co
 const char *ptc_conf_set_str(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 const char *ptc_conf_set_str_array(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 const char *ptc_conf_set_enum(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+/* A file name into a ptc_str_t, made absolute against the configuration
+ * directory as nginx does for certificates and keys (NUL-terminated). */
+const char *ptc_conf_set_conf_file(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 /* "PATH [LEVEL1 [LEVEL2 [LEVEL3]]]" of the *_temp_path directives into a
  * ptc_str_t; the levels (1 or 2) are checked and not used: temp files are
  * spread by name. */

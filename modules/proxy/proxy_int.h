@@ -175,10 +175,9 @@ const char *ptc_proxy_cookie_rule(ptc_conf_t *cf, const ptc_directive_t *d, void
 const char *ptc_proxy_cookie_flags(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 
 /* proxy_ssl.c, at config time: setters of the proxy_ssl_* directives
- * whose values need more than the generic ones (absolute file paths,
- * protocol names, a password file read now, name/value pairs, a complex
- * value) */
-const char *ptc_proxy_ssl_set_file(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
+ * whose values need more than the generic ones (protocol names, a password
+ * file read now, name/value pairs, a complex value); file names use
+ * ptc_conf_set_conf_file */
 const char *ptc_proxy_ssl_set_protocols(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 const char *ptc_proxy_ssl_set_password_file(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 const char *ptc_proxy_ssl_set_conf_command(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);

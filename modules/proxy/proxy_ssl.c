@@ -84,23 +84,6 @@ ptc_proxy_ssl_create_conf(proxy_ssl_conf_t *conf)
     conf->name = PTC_CONF_UNSET_PTR;
 }
 
-/* A file argument, made absolute against the conf prefix as nginx does. */
-const char *
-ptc_proxy_ssl_set_file(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
-{
-    ptc_str_t *s = (ptc_str_t *)((char *)conf + d->offset);
-    if (s->data) {
-        return "is duplicate";
-    }
-    char *path = ptc_conf_full_path(cf, ptc_conf_arg(cf, 1), true);
-    if (path == NULL) {
-        return "out of memory";
-    }
-    s->data = (u_char *)path;
-    s->len = strlen(path);
-    return NULL;
-}
-
 const char *
 ptc_proxy_ssl_set_protocols(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
 {

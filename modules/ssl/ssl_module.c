@@ -14,7 +14,6 @@ static int ssl_preconfig(ptc_conf_t *cf);
 static int ssl_postconfig(ptc_conf_t *cf);
 static void *ssl_create_srv(ptc_conf_t *cf);
 static const char *ssl_merge_srv(ptc_conf_t *cf, void *prev, void *conf);
-static const char *ssl_set_file(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *ssl_set_file_array(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *ssl_set_protocols(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
 static const char *ssl_set_password_file(ptc_conf_t *cf, const ptc_directive_t *d, void *conf);
@@ -41,7 +40,7 @@ static const ptc_directive_t ssl_directives[] = {
     {"ssl_prefer_server_ciphers", HS, PTC_ARGS_FLAG, ptc_conf_set_flag,
      SRV_OFF(prefer_server_ciphers), NULL},
     {"ssl_ecdh_curve", HS, PTC_ARGS_1, ptc_conf_set_str, SRV_OFF(ecdh_curve), NULL},
-    {"ssl_dhparam", HS, PTC_ARGS_1, ssl_set_file, SRV_OFF(dhparam), NULL},
+    {"ssl_dhparam", HS, PTC_ARGS_1, ptc_conf_set_conf_file, SRV_OFF(dhparam), NULL},
     {"ssl_conf_command", HS, PTC_ARGS_2, ssl_set_conf_command, SRV_OFF(conf_commands), NULL},
     {"ssl_early_data", HS, PTC_ARGS_FLAG, ptc_conf_set_flag, SRV_OFF(early_data), NULL},
     {"ssl_session_cache", HS, PTC_ARGS_12, ptc_http_ssl_session_cache, SRV_OFF(session_cache),
@@ -53,11 +52,13 @@ static const ptc_directive_t ssl_directives[] = {
     {"ssl_verify_client", HS, PTC_ARGS_1, ptc_conf_set_enum, SRV_OFF(verify), ssl_verify_values},
     {"ssl_verify_depth", HS, PTC_ARGS_1, ptc_conf_set_num, SRV_OFF(verify_depth),
      &ssl_depth_bounds},
-    {"ssl_client_certificate", HS, PTC_ARGS_1, ssl_set_file, SRV_OFF(client_certificate), NULL},
-    {"ssl_trusted_certificate", HS, PTC_ARGS_1, ssl_set_file, SRV_OFF(trusted_certificate), NULL},
-    {"ssl_crl", HS, PTC_ARGS_1, ssl_set_file, SRV_OFF(crl), NULL},
+    {"ssl_client_certificate", HS, PTC_ARGS_1, ptc_conf_set_conf_file, SRV_OFF(client_certificate),
+     NULL},
+    {"ssl_trusted_certificate", HS, PTC_ARGS_1, ptc_conf_set_conf_file,
+     SRV_OFF(trusted_certificate), NULL},
+    {"ssl_crl", HS, PTC_ARGS_1, ptc_conf_set_conf_file, SRV_OFF(crl), NULL},
     {"ssl_stapling", HS, PTC_ARGS_FLAG, ptc_conf_set_flag, SRV_OFF(stapling), NULL},
-    {"ssl_stapling_file", HS, PTC_ARGS_1, ssl_set_file, SRV_OFF(stapling_file), NULL},
+    {"ssl_stapling_file", HS, PTC_ARGS_1, ptc_conf_set_conf_file, SRV_OFF(stapling_file), NULL},
     {"ssl_stapling_verify", HS, PTC_ARGS_FLAG, ptc_conf_set_flag, SRV_OFF(stapling_verify), NULL},
     {"ssl_reject_handshake", HS, PTC_ARGS_FLAG, ptc_conf_set_flag, SRV_OFF(reject_handshake), NULL},
     PTC_DIRECTIVE_END,
@@ -98,23 +99,6 @@ ssl_create_srv(ptc_conf_t *cf)
     c->stapling_verify = PTC_CONF_UNSET;
     c->reject_handshake = PTC_CONF_UNSET;
     return c;
-}
-
-/* A file argument, made absolute against the conf prefix as nginx does. */
-static const char *
-ssl_set_file(ptc_conf_t *cf, const ptc_directive_t *d, void *conf)
-{
-    ptc_str_t *s = (ptc_str_t *)((char *)conf + d->offset);
-    if (s->data) {
-        return "is duplicate";
-    }
-    char *path = ptc_conf_full_path(cf, ptc_conf_arg(cf, 1), true);
-    if (path == NULL) {
-        return "out of memory";
-    }
-    s->data = (u_char *)path;
-    s->len = strlen(path);
-    return NULL;
 }
 
 static const char *
