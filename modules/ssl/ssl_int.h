@@ -81,6 +81,9 @@ const char *ptc_http_ssl_session_cache(ptc_conf_t *cf, const ptc_directive_t *d,
  * registered in preconfig. */
 int ptc_http_ssl_add_variables(ptc_conf_t *cf);
 int ptc_http_ssl_verify_add_variables(ptc_conf_t *cf);
+/* Set v to the lowercase hex of p[0..n) (request pool). PTC_OK or PTC_ERROR. */
+int ptc_http_ssl_var_hex(ptc_http_request_t *r, ptc_http_variable_value_t *v, const u_char *p,
+                         size_t n);
 /* Registers the post-read check of client certificates. */
 int ptc_http_ssl_verify_postconfig(ptc_conf_t *cf);
 

@@ -73,8 +73,8 @@ ssl_var_static(ptc_http_variable_value_t *v, const char *s)
     return PTC_OK;
 }
 
-static int
-ssl_var_hex(ptc_http_request_t *r, ptc_http_variable_value_t *v, const u_char *p, size_t n)
+int
+ptc_http_ssl_var_hex(ptc_http_request_t *r, ptc_http_variable_value_t *v, const u_char *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     u_char *out = ptc_palloc(r->pool, 2 * n + 1);
@@ -129,7 +129,7 @@ ssl_var(ptc_http_request_t *r, ptc_http_variable_value_t *v, uintptr_t which)
         SSL_SESSION *s = SSL_get0_session(ssl);
         unsigned len = 0;
         const u_char *id = s ? SSL_SESSION_get_id(s, &len) : NULL;
-        return id && len ? ssl_var_hex(r, v, id, len) : ssl_var_static(v, NULL);
+        return id && len ? ptc_http_ssl_var_hex(r, v, id, len) : ssl_var_static(v, NULL);
     }
     case SSL_VAR_ALPN: {
         const u_char *p = NULL;

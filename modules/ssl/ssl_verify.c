@@ -191,22 +191,10 @@ verify_var_fingerprint(ptc_http_request_t *r, ptc_http_variable_value_t *v, X509
 {
     u_char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
-    static const char hex[] = "0123456789abcdef";
     if (X509_digest(cert, EVP_sha1(), md, &len) != 1) {
         return PTC_ERROR;
     }
-    u_char *p = ptc_palloc(r->pool, 2 * len);
-    if (p == NULL) {
-        return PTC_ERROR;
-    }
-    for (unsigned i = 0; i < len; i++) {
-        p[2 * i] = (u_char)hex[md[i] >> 4];
-        p[2 * i + 1] = (u_char)hex[md[i] & 0xf];
-    }
-    v->value.data = p;
-    v->value.len = 2 * len;
-    v->valid = 1;
-    return PTC_OK;
+    return ptc_http_ssl_var_hex(r, v, md, len);
 }
 
 /* The PEM certificate, percent-encoded the way nginx does it for
